@@ -1,0 +1,47 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AuthModule } from './auth/auth.module.js';
+import { loggerParams } from './common/logging.js';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { StrictValidationPipe } from './common/validation.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { CryptoModule } from './crypto/crypto.module.js';
+import type { DatabaseTarget } from './database/data-source-options.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+
+/** What the process resolved before Nest starts: the validated config and where the data lives. */
+export interface AppRuntime {
+  config: AppConfig;
+  database: DatabaseTarget;
+  /** Where logs go; stdout unless a test captures them. */
+  logDestination?: DestinationStream;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(runtime: AppRuntime): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(runtime.config),
+        LoggerModule.forRoot(loggerParams(runtime.config, runtime.logDestination)),
+        DatabaseModule.forRoot(runtime.database),
+        ScheduleModule.forRoot(),
+        CryptoModule,
+        MetricsModule,
+        HealthModule,
+        AuthModule,
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_PIPE, useClass: StrictValidationPipe },
+      ],
+    };
+  }
+}

@@ -1,0 +1,145 @@
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorCode, type FieldError } from './app-error.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+  requestId?: string;
+}
+
+/** The HTTP status and title of each code; exhaustive, so a new code cannot go unmapped. */
+export function describeErrorCode(code: ErrorCode): { status: number; title: string } {
+  switch (code) {
+    case 'validation_failed':
+      return { status: 400, title: 'Validation failed' };
+    case 'invalid_json':
+      return { status: 400, title: 'Malformed request body' };
+    case 'unauthorized':
+      return { status: 401, title: 'Unauthorized' };
+    case 'forbidden':
+      return { status: 403, title: 'Forbidden' };
+    case 'not_found':
+      return { status: 404, title: 'Not found' };
+    case 'route_not_found':
+      return { status: 404, title: 'No such route' };
+    case 'method_not_allowed':
+      return { status: 405, title: 'Method not allowed' };
+    case 'conflict':
+      return { status: 409, title: 'Conflict' };
+    case 'payload_too_large':
+      return { status: 413, title: 'Request body too large' };
+    case 'unsupported_media_type':
+      return { status: 415, title: 'Unsupported media type' };
+    case 'too_many_requests':
+      return { status: 429, title: 'Too many requests' };
+    case 'internal_error':
+      return { status: 500, title: 'Internal server error' };
+    case 'service_unavailable':
+      return { status: 503, title: 'Service unavailable' };
+  }
+}
+
+const CODE_BY_HTTP_STATUS: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  503: 'service_unavailable',
+};
+
+/** Fastify's own request errors (body parsing, limits): their messages are safe to show. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+};
+
+interface ErrorWithStatus {
+  statusCode?: unknown;
+  code?: unknown;
+  message?: unknown;
+}
+
+function fromFastifyError(error: ErrorWithStatus): AppError | undefined {
+  const status = typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  if (status === undefined || status < 400 || status >= 500) return undefined;
+  const mapped = typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
+  // The JSON parser throws SyntaxError (and prototype-poisoning errors) with statusCode 400.
+  const code = mapped ?? (status === 400 ? 'invalid_json' : (CODE_BY_HTTP_STATUS[status] ?? 'validation_failed'));
+  const message = typeof error.message === 'string' ? error.message : 'The request was rejected.';
+  return new AppError(code, message);
+}
+
+function fromHttpException(exception: HttpException, request: FastifyRequest): AppError {
+  const status = exception.getStatus();
+  if (status === 404 && /^Cannot [A-Z]+ /.test(exception.message)) {
+    return new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);
+  }
+  const code = CODE_BY_HTTP_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed');
+  return new AppError(code, status >= 500 ? 'An unexpected error occurred.' : exception.message);
+}
+
+/**
+ * Turns every error into RFC 9457 problem+json (SPEC §2). Anything not recognised is a logged
+ * 500 with a generic message: no stack, SQL or secret ever reaches the client.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const context = host.switchToHttp();
+    const request = context.getRequest<FastifyRequest>();
+    const reply = context.getResponse<FastifyReply>();
+
+    let error: AppError;
+    if (exception instanceof AppError) error = exception;
+    else if (exception instanceof HttpException) error = fromHttpException(exception, request);
+    else error = fromFastifyError((exception ?? {}) as ErrorWithStatus) ?? this.unexpected(exception, request);
+
+    const { status, title } = describeErrorCode(error.code);
+    const problem: ProblemDetails = {
+      type: `urn:outlink:problem:${error.code}`,
+      title,
+      status,
+      detail: error.detail,
+      code: error.code,
+      ...(error.errors ? { errors: error.errors } : {}),
+      ...(status >= 500 ? { requestId: String(request.id) } : {}),
+    };
+    if (reply.sent) return;
+    void reply
+      .status(status)
+      .headers(error.headers ?? {})
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(problem);
+  }
+
+  private unexpected(exception: unknown, request: FastifyRequest): AppError {
+    this.logger.error(
+      { err: exception, requestId: request.id, route: request.routeOptions?.url },
+      'Unhandled error',
+    );
+    return new AppError('internal_error', 'An unexpected error occurred. The request id identifies it in the logs.');
+  }
+}

@@ -1,0 +1,92 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { resolve } from 'node:path';
+import { parseEncryptionKeys, type EncryptionKey } from '../crypto/key-ring.js';
+import { EnvDto, type LogLevel } from './env.dto.js';
+
+/** A start-up configuration problem: the message lists every bad variable at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * The validated, typed configuration. A class so that it doubles as the DI token; its values
+ * come from the environment once, at boot (loadConfig), or from a test.
+ */
+export class AppConfig {
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  /** Unset means embedded PGlite under dataDir. */
+  databaseUrl?: string;
+  dataDir: string;
+  adminApiKey?: string;
+  /** Empty until generated-secrets fills it in for embedded or development mode. */
+  encryptionKeys: EncryptionKey[];
+  allowInsecureEndpoints: boolean;
+  refreshLeadSeconds: number;
+  refreshCheckIntervalSeconds: number;
+  providerTimeoutSeconds: number;
+  authFailuresPerMinute: number;
+  logLevel: LogLevel;
+  production: boolean;
+
+  get redirectUrl(): string {
+    return `${this.publicBaseUrl}/v1/oauth/callback`;
+  }
+
+  constructor(values: Omit<AppConfig, 'redirectUrl'>) {
+    Object.assign(this, values);
+  }
+}
+
+function flattenValidationErrors(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) =>
+      message.startsWith(error.property) ? message : `${error.property}: ${message}`,
+    ),
+  );
+}
+
+/**
+ * Validates the environment and builds the AppConfig.
+ * @throws ConfigError listing every problem, so an operator fixes them all in one go.
+ */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const dto = plainToInstance(EnvDto, env, { exposeDefaultValues: true });
+  const problems = flattenValidationErrors(validateSync(dto, { forbidUnknownValues: false }));
+
+  let encryptionKeys: EncryptionKey[] = [];
+  if (dto.ENCRYPTION_KEYS !== undefined) {
+    const parsed = parseEncryptionKeys(dto.ENCRYPTION_KEYS);
+    encryptionKeys = parsed.keys;
+    problems.push(...parsed.problems.map((problem) => `ENCRYPTION_KEYS: ${problem}`));
+  }
+  const production = dto.NODE_ENV === 'production';
+  if (production && dto.DATABASE_URL !== undefined && dto.ENCRYPTION_KEYS === undefined) {
+    problems.push(
+      'ENCRYPTION_KEYS is required with DATABASE_URL in production: every replica must share the same keys',
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return new AppConfig({
+    port: dto.PORT,
+    host: dto.HOST,
+    publicBaseUrl: (dto.PUBLIC_BASE_URL ?? `http://localhost:${dto.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: dto.DATABASE_URL,
+    dataDir: resolve(dto.DATA_DIR),
+    adminApiKey: dto.ADMIN_API_KEY,
+    encryptionKeys,
+    allowInsecureEndpoints: dto.ALLOW_INSECURE_ENDPOINTS,
+    refreshLeadSeconds: dto.REFRESH_LEAD_SECONDS,
+    refreshCheckIntervalSeconds: dto.REFRESH_CHECK_INTERVAL_SECONDS,
+    providerTimeoutSeconds: dto.PROVIDER_TIMEOUT_SECONDS,
+    authFailuresPerMinute: dto.AUTH_FAILURES_PER_MINUTE,
+    logLevel: dto.LOG_LEVEL,
+    production,
+  });
+}

@@ -1,0 +1,10 @@
+import { ApiKeyEntity } from '../auth/api-key.entity.js';
+import { CreateApiKeys1763900000000 } from './migrations/1763900000000-CreateApiKeys.js';
+
+/**
+ * Every entity and migration, listed explicitly: the app, the migration CLI and the schema-drift
+ * test share this list, and explicit imports work the same under ESM, jest and the built app
+ * (TypeORM's glob loading does not).
+ */
+export const ENTITIES = [ApiKeyEntity];
+export const MIGRATIONS = [CreateApiKeys1763900000000];
