@@ -1,0 +1,198 @@
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Connections the app's pool may open to the embedded database.
+ *
+ * PGlite is one database session shared by every socket connection, and the stock socket server
+ * interleaves the Parse/Bind/Execute messages of concurrent connections in it, so a query can run
+ * on another connection's statement and hand back its rows (electric-sql/pglite#1046, not fixed
+ * upstream). One connection keeps each query's messages together; wire it as TypeORM's
+ * `extra: { max: EMBEDDED_POOL_SIZE }`.
+ */
+export const EMBEDDED_POOL_SIZE = 1;
+
+/** A running embedded PostgreSQL, reachable over TCP on the loopback interface. */
+export interface EmbeddedPostgres {
+  /** A `postgres://` connection string usable by `pg` (no password, loopback only). */
+  url: string;
+  /** Flushes the database to disk, stops the worker and frees the data dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Receives operational notices, such as a stale lock being taken over. */
+  log?: (message: string) => void;
+}
+
+type WorkerEvent =
+  { type: 'ready'; port: number } | { type: 'stopped' } | { type: 'error'; message: string };
+
+// A fresh data dir takes ~7 s to initialise on a small machine; leave room for a slow CI host.
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/**
+ * Starts PostgreSQL (PGlite) on a random loopback port, with its files in `<dataDir>/pgdata`.
+ *
+ * PGlite runs in a worker thread because it blocks its event loop while it runs a query; on the
+ * main thread that would stall every HTTP request behind each SQL statement.
+ *
+ * @throws Error when another live process holds `<dataDir>/outlink.lock`, or PGlite fails to start.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  options: EmbeddedPostgresOptions = {},
+): Promise<EmbeddedPostgres> {
+  const log = options.log ?? ((message: string) => console.warn(message));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const lockPath = join(dataDir, 'outlink.lock');
+  acquireDataDirLock(lockPath, dataDir, log);
+
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(new URL('./embedded-postgres.worker.js', import.meta.url), {
+      workerData: { pgDataDir: join(dataDir, 'pgdata') },
+    });
+    const ready = await waitForWorkerEvent(worker, 'ready', READY_TIMEOUT_MS);
+    return runningDatabase(worker, ready.port, lockPath, log);
+  } catch (error) {
+    await worker?.terminate();
+    releaseDataDirLock(lockPath);
+    throw error;
+  }
+}
+
+function runningDatabase(
+  worker: Worker,
+  port: number,
+  lockPath: string,
+  log: (message: string) => void,
+): EmbeddedPostgres {
+  let exited = false;
+  let stopping: Promise<void> | undefined;
+  // After start-up nobody awaits the worker, so its late failures would otherwise go unseen; an
+  // 'error' event without a listener would even crash the whole process.
+  worker.on('message', (event: WorkerEvent) => {
+    if (event.type === 'error') log(`Embedded PostgreSQL: ${event.message}`);
+  });
+  worker.on('error', (error) => log(`Embedded PostgreSQL worker crashed: ${error.message}`));
+  worker.once('exit', (code) => {
+    exited = true;
+    if (!stopping) log(`Embedded PostgreSQL worker exited unexpectedly (code ${code})`);
+  });
+
+  const stopWorkerAndReleaseLock = async (): Promise<void> => {
+    try {
+      if (!exited) {
+        const stopped = waitForWorkerEvent(worker, 'stopped', STOP_TIMEOUT_MS);
+        worker.postMessage({ type: 'stop' });
+        await stopped;
+      }
+    } finally {
+      await worker.terminate();
+      releaseDataDirLock(lockPath);
+    }
+  };
+
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: () => (stopping ??= stopWorkerAndReleaseLock()),
+  };
+}
+
+/**
+ * Resolves with the first event of the wanted type; rejects when the worker reports an error,
+ * dies, or stays silent past the timeout.
+ */
+function waitForWorkerEvent<T extends WorkerEvent['type']>(
+  worker: Worker,
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<WorkerEvent, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (event: WorkerEvent): void => {
+      if (event.type === type) {
+        cleanUp();
+        resolve(event as Extract<WorkerEvent, { type: T }>);
+      } else if (event.type === 'error') {
+        fail(new Error(`Embedded PostgreSQL: ${event.message}`));
+      }
+    };
+    const fail = (error: Error): void => {
+      cleanUp();
+      reject(error);
+    };
+    const onExit = (code: number): void =>
+      fail(new Error(`Embedded PostgreSQL worker exited (code ${code}) before "${type}"`));
+    const timer = setTimeout(
+      () => fail(new Error(`Embedded PostgreSQL: no "${type}" within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const cleanUp = (): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage).off('error', fail).off('exit', onExit);
+    };
+    worker.on('message', onMessage).on('error', fail).on('exit', onExit);
+  });
+}
+
+// Nothing in PGlite stops two processes from opening one data dir and corrupting it. The lock is
+// hand-written because the npm lock libraries (proper-lockfile and the like) judge staleness by
+// the lock's age, not by whether its holder is alive: a pid check frees the dir the moment the
+// holder crashes and never steals it from a live one.
+function acquireDataDirLock(lockPath: string, dataDir: string, log: (m: string) => void): void {
+  if (tryCreateLock(lockPath)) return;
+
+  const holderPid = readLockHolderPid(lockPath);
+  if (holderPid !== undefined && isProcessAlive(holderPid)) {
+    throw new Error(
+      `Another Outlink process (pid ${holderPid}) is using DATA_DIR ${dataDir}. ` +
+        `Stop it or set DATA_DIR to another directory. ` +
+        `If no such Outlink process is running, delete ${lockPath}.`,
+    );
+  }
+  log(
+    `Taking over stale lock ${lockPath}: its holder (pid ${holderPid ?? 'unknown'}) is not running.`,
+  );
+  unlinkSync(lockPath);
+  if (!tryCreateLock(lockPath)) {
+    throw new Error(`Another process took the lock ${lockPath} at the same moment; retry.`);
+  }
+}
+
+/** Exclusive create: exactly one of several racing processes wins. */
+function tryCreateLock(lockPath: string): boolean {
+  try {
+    writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+function readLockHolderPid(lockPath: string): number | undefined {
+  const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0 only checks that the process exists
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user; still alive.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the lock only if this process still holds it. */
+function releaseDataDirLock(lockPath: string): void {
+  try {
+    if (readLockHolderPid(lockPath) === process.pid) unlinkSync(lockPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
