@@ -1,9 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { AppModule, type AppRuntime } from './app.module.js';
+import { createRootLogger } from './common/logging.js';
 import { buildOpenApiDocument, setUpSwaggerUi } from './common/openapi.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -13,19 +16,28 @@ const INCOMING_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Accepts a caller's X-Request-Id when it is short and plain (so ids follow a request across
- * services), otherwise makes one. Written back onto the raw request so that pino-http, which
- * runs later as middleware, logs the same id.
+ * services), otherwise makes one.
  */
 function requestIdFor(request: IncomingMessage): string {
   const incoming = request.headers['x-request-id'];
-  const id = typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  request.headers['x-request-id'] = id;
+  const id =
+    typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   return id;
 }
 
 /** Builds the whole application on the Fastify adapter; main.ts and the tests share it. */
-export async function createApp(runtime: AppRuntime): Promise<NestFastifyApplication> {
+export async function createApp(
+  runtime: AppRuntime,
+  options: {
+    logDestination?: DestinationStream;
+    /** Sees every route as it is registered (the tests walk them all). */
+    onRoute?: (route: { method: string; url: string }) => void;
+  } = {},
+): Promise<NestFastifyApplication> {
+  const logger = createRootLogger(runtime.config, options.logDestination);
   const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
     // Prototype-pollution keys in JSON are refused by the parser (400), not silently stripped.
@@ -33,18 +45,33 @@ export async function createApp(runtime: AppRuntime): Promise<NestFastifyApplica
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(runtime), adapter, {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ ...runtime, logger }),
+    adapter,
+    {
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  const { onRoute } = options;
+  if (onRoute) {
+    fastify.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) onRoute({ method, url: route.url });
+    });
+  }
   const metrics = app.get(MetricsService);
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
-    metrics.observeHttpRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    metrics.observeHttpRequest(
+      request.method,
+      request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
   });
 
   setUpSwaggerUi(app, buildOpenApiDocument(app));

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import { loggerParams } from './common/logging.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
@@ -19,18 +19,20 @@ import { MetricsModule } from './metrics/metrics.module.js';
 export interface AppRuntime {
   config: AppConfig;
   database: DatabaseTarget;
-  /** Where logs go; stdout unless a test captures them. */
-  logDestination?: DestinationStream;
+}
+
+interface AppModuleOptions extends AppRuntime {
+  logger: PinoLogger;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot(runtime: AppRuntime): DynamicModule {
+  static forRoot(runtime: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(runtime.config),
-        LoggerModule.forRoot(loggerParams(runtime.config, runtime.logDestination)),
+        LoggerModule.forRoot(loggerParams(runtime.logger)),
         DatabaseModule.forRoot(runtime.database),
         ScheduleModule.forRoot(),
         CryptoModule,

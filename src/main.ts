@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   let database: DatabaseTarget;
   if (config.databaseUrl === undefined) {
     // The data-dir lock comes first, so that a second process stops before touching any file.
-    embedded = await startEmbeddedPostgres(config.dataDir, { log: (message) => bootLog.info(message) });
+    embedded = await startEmbeddedPostgres(config.dataDir, {
+      log: (message) => bootLog.info(message),
+    });
     database = { url: embedded.url, embedded: true };
     bootLog.info(`Embedded PostgreSQL (PGlite) in ${config.dataDir}`);
   } else {
@@ -39,7 +41,9 @@ async function main(): Promise<void> {
     throw error;
   });
   await app.listen({ port: config.port, host: config.host });
-  bootLog.info(`Outlink is listening on ${config.host}:${config.port}; Swagger UI at ${config.publicBaseUrl}/docs`);
+  bootLog.info(
+    `Outlink is listening on ${config.host}:${config.port}; Swagger UI at ${config.publicBaseUrl}/docs`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -52,7 +56,8 @@ async function main(): Promise<void> {
     await embedded?.stop();
     process.exit(0);
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (received) => void shutdown(received));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.on(signal, (received) => void shutdown(received));
 }
 
 main().catch((error: unknown) => {

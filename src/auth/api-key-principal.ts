@@ -9,5 +9,7 @@ export interface ApiKeyPrincipal {
 }
 
 export function mayUseLink(principal: ApiKeyPrincipal, linkId: string): boolean {
-  return principal.role === 'admin' || principal.linkIds === null || principal.linkIds.includes(linkId);
+  return (
+    principal.role === 'admin' || principal.linkIds === null || principal.linkIds.includes(linkId)
+  );
 }

@@ -53,10 +53,15 @@ export class ApiKeyResponseDto {
   @ApiProperty({ type: [String], format: 'uuid', nullable: true })
   linkIds: string[] | null;
 
-  @ApiProperty({ description: 'The first characters of the key, to tell keys apart.', example: 'olk_Ab3x' })
+  @ApiProperty({
+    description: 'The first characters of the key, to tell keys apart.',
+    example: 'olk_Ab3x',
+  })
   keyHint: string;
 
-  @ApiProperty({ description: 'True for the bootstrap admin key from ADMIN_API_KEY or the key file.' })
+  @ApiProperty({
+    description: 'True for the bootstrap admin key from ADMIN_API_KEY or the key file.',
+  })
   fromEnvironment: boolean;
 
   @ApiProperty({ format: 'date-time' })

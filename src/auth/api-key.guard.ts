@@ -34,7 +34,9 @@ export class ApiKeyGuard implements CanActivate {
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (presented === undefined) throw AuthErrors.missingKey();
     const principal =
-      presented.length <= MAX_PRESENTED_KEY_LENGTH ? await this.apiKeys.authenticate(presented) : undefined;
+      presented.length <= MAX_PRESENTED_KEY_LENGTH
+        ? await this.apiKeys.authenticate(presented)
+        : undefined;
     if (!principal) {
       this.failedAuth.recordFailure(address);
       throw AuthErrors.invalidKey();
@@ -42,7 +44,8 @@ export class ApiKeyGuard implements CanActivate {
     request.apiKey = principal;
 
     if (principal.role === 'admin') return true;
-    if (!this.reflector.get<boolean>(ALLOWS_CONSUMER, context.getHandler())) throw AuthErrors.adminOnly();
+    if (!this.reflector.get<boolean>(ALLOWS_CONSUMER, context.getHandler()))
+      throw AuthErrors.adminOnly();
     const linkId = (request.params as Record<string, string | undefined>).id;
     if (linkId === undefined || !mayUseLink(principal, linkId)) throw AuthErrors.linkNotGranted();
     return true;

@@ -1,5 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
 import { UuidParam } from '../common/validation.js';
 import {
@@ -18,7 +24,10 @@ export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
   @Post()
-  @ApiCreatedResponse({ type: CreatedApiKeyResponseDto, description: 'The key is shown only here.' })
+  @ApiCreatedResponse({
+    type: CreatedApiKeyResponseDto,
+    description: 'The key is shown only here.',
+  })
   @ApiProblemResponses(400)
   async createApiKey(@Body() input: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
     const { entity, key } = await this.apiKeys.create(input);

@@ -1,4 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
@@ -25,7 +30,8 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.adminApiKey !== undefined) await this.installEnvironmentKey(this.config.adminApiKey);
+    if (this.config.adminApiKey !== undefined)
+      await this.installEnvironmentKey(this.config.adminApiKey);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -35,18 +41,23 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Makes the configured admin key the one environment key: a changed ADMIN_API_KEY replaces the
-   * old one, so rotating the variable revokes the previous value. Idempotent across replicas.
+   * Makes the environment key mirror ADMIN_API_KEY: a changed value replaces the old key and an
+   * unset one (possible only in production with DATABASE_URL) removes it, so changing the
+   * variable always revokes the previous value. Idempotent across replicas.
    */
-  private async installEnvironmentKey(key: string): Promise<void> {
-    const keyHash = hashApiKey(key);
+  private async installEnvironmentKey(key: string | undefined): Promise<void> {
+    const keyHash = key === undefined ? undefined : hashApiKey(key);
     await this.apiKeys.manager.transaction(async (manager) => {
-      await manager
+      const removed = await manager
         .createQueryBuilder()
         .delete()
         .from(ApiKeyEntity)
-        .where('from_environment AND key_hash <> :keyHash', { keyHash })
+        .where('from_environment AND key_hash IS DISTINCT FROM :keyHash', {
+          keyHash: keyHash ?? null,
+        })
         .execute();
+      if (removed.affected) this.logger.log('The previous ADMIN_API_KEY no longer works');
+      if (key === undefined || keyHash === undefined) return;
       await manager
         .createQueryBuilder()
         .insert()

@@ -10,7 +10,8 @@ export const AuthErrors = {
       headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
     }),
   adminOnly: () => new AppError('forbidden', 'This route needs an admin API key.'),
-  linkNotGranted: () => new AppError('forbidden', 'This API key is not granted access to this link.'),
+  linkNotGranted: () =>
+    new AppError('forbidden', 'This API key is not granted access to this link.'),
   tooManyFailures: (retryAfterSeconds: number) =>
     new AppError(
       'too_many_requests',

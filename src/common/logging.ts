@@ -1,10 +1,17 @@
-import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 
 /** Query parameters whose values are credentials (the OAuth callback's code and state). */
-const SECRET_QUERY_PARAMETERS = ['code', 'state', 'access_token', 'refresh_token', 'id_token', 'key'];
+const SECRET_QUERY_PARAMETERS = [
+  'code',
+  'state',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'key',
+];
 
 /** Paths that pino replaces with "[redacted]" wherever they appear in a log record. */
 export const REDACTED_LOG_PATHS = [
@@ -12,12 +19,18 @@ export const REDACTED_LOG_PATHS = [
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
-  ...['clientSecret', 'accessToken', 'refreshToken', 'codeVerifier', 'key', 'adminApiKey', 'encryptionKeys']
-    .flatMap((field) => [field, `*.${field}`]),
-  ...['client_secret', 'access_token', 'refresh_token', 'code_verifier', 'id_token'].flatMap((field) => [
-    field,
-    `*.${field}`,
-  ]),
+  ...[
+    'clientSecret',
+    'accessToken',
+    'refreshToken',
+    'codeVerifier',
+    'key',
+    'adminApiKey',
+    'encryptionKeys',
+  ].flatMap((field) => [field, `*.${field}`]),
+  ...['client_secret', 'access_token', 'refresh_token', 'code_verifier', 'id_token'].flatMap(
+    (field) => [field, `*.${field}`],
+  ),
 ];
 
 /** The URL as logged: values of credential-bearing query parameters replaced. */
@@ -29,26 +42,30 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, queryStart)}?${query.toString()}`;
 }
 
-export function loggerParams(config: AppConfig, destination?: DestinationStream): Params {
-  return {
-    pinoHttp: [
-      {
-        level: config.logLevel,
-        redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-        // Fastify assigned the request id first (see app.factory); reuse it so both agree.
-        genReqId: (request: IncomingMessage) => String(request.headers['x-request-id']),
-        customLogLevel: (_request, response, error) =>
-          error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
-        serializers: {
-          req: (request: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-            id: request.id,
-            method: request.method,
-            url: redactUrl(request.url),
-            remoteAddress: request.remoteAddress,
-          }),
-        },
+/**
+ * The one pino logger of an application instance. Fastify logs every request through it (with
+ * its request id) and nestjs-pino routes Nest's own logs into it, so both share redaction.
+ */
+export function createRootLogger(config: AppConfig, destination?: DestinationStream): PinoLogger {
+  return pino(
+    {
+      level: config.logLevel,
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      serializers: {
+        err: pino.stdSerializers.err,
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: redactUrl(request.url),
+          remoteAddress: request.ip,
+        }),
+        res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
       },
-      destination ?? process.stdout,
-    ],
-  };
+    },
+    destination ?? process.stdout,
+  );
+}
+
+/** nestjs-pino reuses the logger Fastify already has instead of adding pino-http middleware. */
+export function loggerParams(logger: PinoLogger): Params {
+  return { pinoHttp: { logger }, useExisting: true };
 }

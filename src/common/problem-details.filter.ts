@@ -85,7 +85,9 @@ function fromFastifyError(error: ErrorWithStatus): AppError | undefined {
   if (status === undefined || status < 400 || status >= 500) return undefined;
   const mapped = typeof error.code === 'string' ? FASTIFY_CODES[error.code] : undefined;
   // The JSON parser throws SyntaxError (and prototype-poisoning errors) with statusCode 400.
-  const code = mapped ?? (status === 400 ? 'invalid_json' : (CODE_BY_HTTP_STATUS[status] ?? 'validation_failed'));
+  const code =
+    mapped ??
+    (status === 400 ? 'invalid_json' : (CODE_BY_HTTP_STATUS[status] ?? 'validation_failed'));
   const message = typeof error.message === 'string' ? error.message : 'The request was rejected.';
   return new AppError(code, message);
 }
@@ -93,9 +95,13 @@ function fromFastifyError(error: ErrorWithStatus): AppError | undefined {
 function fromHttpException(exception: HttpException, request: FastifyRequest): AppError {
   const status = exception.getStatus();
   if (status === 404 && /^Cannot [A-Z]+ /.test(exception.message)) {
-    return new AppError('route_not_found', `No route ${request.method} ${request.url.split('?')[0]}.`);
+    return new AppError(
+      'route_not_found',
+      `No route ${request.method} ${request.url.split('?')[0]}.`,
+    );
   }
-  const code = CODE_BY_HTTP_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed');
+  const code =
+    CODE_BY_HTTP_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed');
   return new AppError(code, status >= 500 ? 'An unexpected error occurred.' : exception.message);
 }
 
@@ -115,7 +121,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let error: AppError;
     if (exception instanceof AppError) error = exception;
     else if (exception instanceof HttpException) error = fromHttpException(exception, request);
-    else error = fromFastifyError((exception ?? {}) as ErrorWithStatus) ?? this.unexpected(exception, request);
+    else
+      error =
+        fromFastifyError((exception ?? {})) ??
+        this.unexpected(exception, request);
 
     const { status, title } = describeErrorCode(error.code);
     const problem: ProblemDetails = {
@@ -140,6 +149,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       { err: exception, requestId: request.id, route: request.routeOptions?.url },
       'Unhandled error',
     );
-    return new AppError('internal_error', 'An unexpected error occurred. The request id identifies it in the logs.');
+    return new AppError(
+      'internal_error',
+      'An unexpected error occurred. The request id identifies it in the logs.',
+    );
   }
 }

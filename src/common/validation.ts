@@ -38,7 +38,11 @@ export class StrictValidationPipe extends ValidationPipe {
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const isDto = typeof metadata.metatype === 'function' && metadata.metatype !== Object;
-    if (metadata.type === 'body' && isDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    if (
+      metadata.type === 'body' &&
+      isDto &&
+      (typeof value !== 'object' || value === null || Array.isArray(value))
+    ) {
       throw AppError.validation([{ field: 'body', message: 'must be a JSON object' }]);
     }
     return super.transform(value, metadata) as Promise<unknown>;
@@ -50,7 +54,8 @@ export function UuidParam(name: string): ParameterDecorator {
   return Param(
     name,
     new ParseUUIDPipe({
-      exceptionFactory: () => AppError.validation([{ field: name, message: `${name} must be a UUID` }]),
+      exceptionFactory: () =>
+        AppError.validation([{ field: name, message: `${name} must be a UUID` }]),
     }),
   );
 }

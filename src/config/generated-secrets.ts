@@ -14,7 +14,11 @@ interface SecretFileResult {
 }
 
 /** Reads a secret file, or creates it (mode 0600, exclusive create) with a generated value. */
-function readOrCreateSecretFile(dataDir: string, name: string, generate: () => string): SecretFileResult {
+function readOrCreateSecretFile(
+  dataDir: string,
+  name: string,
+  generate: () => string,
+): SecretFileResult {
   const path = join(dataDir, name);
   if (existsSync(path)) return { value: readFileSync(path, 'utf8').trim(), path, created: false };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -29,7 +33,10 @@ function readOrCreateSecretFile(dataDir: string, name: string, generate: () => s
  * name the file, never its content. In production with DATABASE_URL, loadConfig has already
  * refused a missing ENCRYPTION_KEYS, because replicas on other machines could not share a file.
  */
-export function fillInGeneratedSecrets(config: AppConfig, log: (message: string) => void): AppConfig {
+export function fillInGeneratedSecrets(
+  config: AppConfig,
+  log: (message: string) => void,
+): AppConfig {
   const mayGenerate = config.databaseUrl === undefined || !config.production;
   if (!mayGenerate) return config;
   const completed = new AppConfig({ ...config });
@@ -49,7 +56,9 @@ export function fillInGeneratedSecrets(config: AppConfig, log: (message: string)
         : `Using the encryption keys in ${file.path}`,
     );
     if (config.databaseUrl !== undefined) {
-      log('ENCRYPTION_KEYS is not set: every replica must use the same keys; set it before running more than one');
+      log(
+        'ENCRYPTION_KEYS is not set: every replica must use the same keys; set it before running more than one',
+      );
     }
   }
 

@@ -3,5 +3,8 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options.js';
 
 export default new DataSource(
-  dataSourceOptions({ url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', embedded: false }),
+  dataSourceOptions({
+    url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    embedded: false,
+  }),
 );

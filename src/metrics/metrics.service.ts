@@ -22,7 +22,15 @@ export class MetricsService {
   }
 
   /** Route patterns, not raw URLs, keep label cardinality bounded (ids would explode it). */
-  observeHttpRequest(method: string, route: string | undefined, status: number, seconds: number): void {
-    this.httpRequestDuration.observe({ method, route: route ?? 'unmatched', status: String(status) }, seconds);
+  observeHttpRequest(
+    method: string,
+    route: string | undefined,
+    status: number,
+    seconds: number,
+  ): void {
+    this.httpRequestDuration.observe(
+      { method, route: route ?? 'unmatched', status: String(status) },
+      seconds,
+    );
   }
 }

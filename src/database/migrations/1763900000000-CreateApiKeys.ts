@@ -18,7 +18,9 @@ export class CreateApiKeys1763900000000 implements MigrationInterface {
         CONSTRAINT "pk_api_keys" PRIMARY KEY ("id"),
         CONSTRAINT "chk_api_keys_role" CHECK ("role" IN ('admin', 'consumer'))
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "uq_api_keys_key_hash" ON "api_keys" ("key_hash")`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "uq_api_keys_key_hash" ON "api_keys" ("key_hash")`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
