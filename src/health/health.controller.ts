@@ -27,7 +27,7 @@ export class HealthController {
   /** The process is up and serving HTTP; says nothing about its dependencies. */
   @Get('live')
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
-  live(): { status: 'ok' } {
+  getLiveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
@@ -35,7 +35,7 @@ export class HealthController {
   @Get('ready')
   @ApiOkResponse({ description: 'Ready' })
   @ApiProblemResponses(503)
-  async ready(): Promise<HealthCheckResult> {
+  async getReadiness(): Promise<HealthCheckResult> {
     try {
       return await this.health.check([
         () => this.database.pingCheck('database').withTimeout(CHECK_TIMEOUT_MS),
