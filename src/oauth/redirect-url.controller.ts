@@ -1,0 +1,40 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../common/api-problem-responses.js';
+import { AppConfig } from '../config/app-config.js';
+import { redirectUrlWarnings } from './redirect-url.js';
+
+export class RedirectUrlResponseDto {
+  @ApiProperty({
+    description:
+      "Copy this into the provider's console as the redirect URI: $PUBLIC_BASE_URL/v1/oauth/callback.",
+    example: 'https://outlink.example.com/v1/oauth/callback',
+  })
+  redirectUrl: string;
+
+  @ApiProperty({
+    type: [String],
+    description: 'What providers will refuse about this URL, and how to fix it; empty when none.',
+    example: [],
+  })
+  warnings: string[];
+}
+
+@ApiTags('oauth')
+@ApiBearerAuth()
+@ApiProblemResponses(401, 403)
+@Controller('v1/oauth')
+export class RedirectUrlController {
+  constructor(private readonly config: AppConfig) {}
+
+  /** The one redirect URL of every link, checked against what Google and Microsoft accept. */
+  @Get('redirect-url')
+  @ApiOkResponse({
+    type: RedirectUrlResponseDto,
+    description: 'The redirect URL to register at the provider, with what it will refuse.',
+  })
+  getRedirectUrl(): RedirectUrlResponseDto {
+    const redirectUrl = this.config.redirectUrl;
+    return { redirectUrl, warnings: redirectUrlWarnings(redirectUrl) };
+  }
+}
