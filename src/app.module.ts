@@ -14,6 +14,9 @@ import type { DatabaseTarget } from './database/data-source-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { LinksModule } from './links/links.module.js';
+import { OAuthModule } from './oauth/oauth.module.js';
+import { ProvidersModule } from './providers/providers.module.js';
 
 /** What the process resolved before Nest starts: the validated config and where the data lives. */
 export interface AppRuntime {
@@ -39,6 +42,9 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         AuthModule,
+        ProvidersModule,
+        LinksModule,
+        OAuthModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -15,6 +15,13 @@ export type ErrorCode =
   | 'route_not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'invalid_state'
+  | 'authorization_denied'
+  | 'authorization_failed'
+  | 'link_not_connected'
+  | 'reauthorization_required'
+  | 'link_error'
+  | 'provider_unavailable'
   | 'internal_error'
   | 'service_unavailable';
 

@@ -39,6 +39,20 @@ export function describeErrorCode(code: ErrorCode): { status: number; title: str
       return { status: 405, title: 'Method not allowed' };
     case 'conflict':
       return { status: 409, title: 'Conflict' };
+    case 'invalid_state':
+      return { status: 400, title: 'Unknown, expired or already used authorization state' };
+    case 'authorization_denied':
+      return { status: 400, title: 'Consent was refused at the provider' };
+    case 'authorization_failed':
+      return { status: 400, title: 'The provider rejected the authorization' };
+    case 'link_not_connected':
+      return { status: 409, title: 'The link is not connected' };
+    case 'reauthorization_required':
+      return { status: 409, title: 'The link must be authorized again' };
+    case 'link_error':
+      return { status: 409, title: 'The provider rejected the client' };
+    case 'provider_unavailable':
+      return { status: 503, title: 'The provider is unavailable' };
     case 'payload_too_large':
       return { status: 413, title: 'Request body too large' };
     case 'unsupported_media_type':
@@ -93,6 +107,11 @@ function fromFastifyError(error: ErrorWithStatus): AppError | undefined {
 }
 
 function fromHttpException(exception: HttpException, request: FastifyRequest): AppError {
+  // Nest wraps Fastify's 4xx errors (body parsing, limits) in an HttpException with the original
+  // as its cause; without this a malformed body was a validation_failed instead of invalid_json.
+  const cause = exception.cause as ErrorWithStatus | undefined;
+  const fastifyCode = typeof cause?.code === 'string' ? FASTIFY_CODES[cause.code] : undefined;
+  if (fastifyCode) return new AppError(fastifyCode, exception.message);
   const status = exception.getStatus();
   if (status === 404 && /^Cannot [A-Z]+ /.test(exception.message)) {
     return new AppError(
@@ -121,10 +140,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let error: AppError;
     if (exception instanceof AppError) error = exception;
     else if (exception instanceof HttpException) error = fromHttpException(exception, request);
-    else
-      error =
-        fromFastifyError((exception ?? {})) ??
-        this.unexpected(exception, request);
+    else error = fromFastifyError(exception ?? {}) ?? this.unexpected(exception, request);
 
     const { status, title } = describeErrorCode(error.code);
     const problem: ProblemDetails = {

@@ -5,8 +5,31 @@ import type { EncryptedColumn } from '../crypto/encrypted-column.js';
  * exactly these, so each module that stores a secret column registers it here, next to the
  * migration that creates it; a column missing from this list would keep its old key forever and
  * become unreadable once that key is removed.
- *
- * The links feature will add the link's client secret, its access and refresh tokens, and the
- * PKCE verifiers of pending authorizations.
  */
-export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [];
+export const LINK_CLIENT_SECRET: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'client_secret_encrypted',
+};
+export const LINK_ACCESS_TOKEN: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'access_token_encrypted',
+};
+export const LINK_REFRESH_TOKEN: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'refresh_token_encrypted',
+};
+export const AUTHORIZATION_CODE_VERIFIER: EncryptedColumn = {
+  table: 'authorization_requests',
+  idColumn: 'id',
+  column: 'code_verifier_encrypted',
+};
+
+export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
+  LINK_CLIENT_SECRET,
+  LINK_ACCESS_TOKEN,
+  LINK_REFRESH_TOKEN,
+  AUTHORIZATION_CODE_VERIFIER,
+];

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Repository, type EntityManager } from 'typeorm';
+import type { JsonObject } from '../common/json.js';
+import { decodeCursor, toPage } from '../common/cursor.js';
+import { LinkEventEntity, type LinkEventType } from './link-event.entity.js';
+
+export const SYSTEM_ACTOR = 'system';
+
+/** The audit trail (SPEC §5). Callers pass their transaction's manager so an event and its change commit together. */
+@Injectable()
+export class LinkEventsService {
+  constructor(
+    @InjectRepository(LinkEventEntity) private readonly events: Repository<LinkEventEntity>,
+  ) {}
+
+  async record(
+    linkId: string,
+    type: LinkEventType,
+    actor: string,
+    detail: JsonObject = {},
+    manager: EntityManager = this.events.manager,
+  ): Promise<void> {
+    await manager.query(
+      'INSERT INTO link_events (id, link_id, type, at, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)',
+      [randomUUID(), linkId, type, new Date(), actor, JSON.stringify(detail)],
+    );
+  }
+
+  async list(
+    linkId: string,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<{ items: LinkEventEntity[]; nextCursor: string | null }> {
+    const query = this.events
+      .createQueryBuilder('event')
+      .where('event.link_id = :linkId', { linkId })
+      .orderBy('event.at', 'DESC')
+      .addOrderBy('event.id', 'DESC')
+      .take(limit + 1);
+    if (cursor !== undefined) {
+      const position = decodeCursor(cursor);
+      query.andWhere('(event.at, event.id) < (:at, :id)', { at: position.at, id: position.id });
+    }
+    return toPage(await query.getMany(), limit, (event) => event.at);
+  }
+}

@@ -1,0 +1,43 @@
+import type { KeyRing } from '../crypto/key-ring.js';
+import { encryptionContext } from '../crypto/encrypted-column.js';
+import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import type { OAuthClientSettings } from '../oauth/oauth-client.js';
+import type { LinkEntity } from './link.entity.js';
+
+/**
+ * The issuer expected in RFC 9207 `iss` checks (SPEC §10): the discovered or preset issuer, or
+ * for explicit endpoints the authorization endpoint's origin.
+ */
+export function expectedIssuer(link: LinkEntity): string {
+  if (link.issuer) return link.issuer;
+  const endpoint = link.authorizationEndpoint ?? link.tokenEndpoint;
+  return endpoint ? new URL(endpoint).origin : 'urn:outlink:unknown-issuer';
+}
+
+/**
+ * What openid-client needs to talk to the link's provider. The link must have been loaded with
+ * its client secret selected (`clientSecretEncrypted`).
+ */
+export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): OAuthClientSettings {
+  if (!link.tokenEndpoint) throw new Error(`link ${link.id} has no token endpoint`);
+  return {
+    clientId: link.clientId,
+    clientSecret: link.clientSecretEncrypted
+      ? keyRing.decrypt(link.clientSecretEncrypted, encryptionContext(LINK_CLIENT_SECRET, link.id))
+      : null,
+    tokenEndpointAuthMethod: link.tokenEndpointAuthMethod,
+    server: {
+      issuer: expectedIssuer(link),
+      authorizationEndpoint: link.authorizationEndpoint,
+      tokenEndpoint: link.tokenEndpoint,
+      revocationEndpoint: link.revocationEndpoint,
+    },
+  };
+}
+
+/** Link columns that hold secrets; TypeORM leaves them out unless named (select: false). */
+export const LINK_SECRET_COLUMNS = [
+  'clientSecretEncrypted',
+  'accessTokenEncrypted',
+  'refreshTokenEncrypted',
+] as const;

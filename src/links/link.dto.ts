@@ -1,0 +1,303 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+import type { JsonObject } from '../common/json.js';
+import { PageQueryDto } from '../common/pagination.dto.js';
+import {
+  MICROSOFT_CLOUDS,
+  PROVIDER_IDS,
+  SCOPE_PRESET_IDS,
+  type MicrosoftCloud,
+  type ProviderId,
+  type ScopePresetId,
+} from '../providers/provider-preset.js';
+import {
+  GRANT_TYPES,
+  LINK_STATUSES,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  type GrantType,
+  type LinkEntity,
+  type LinkLastError,
+  type LinkStatus,
+} from './link.entity.js';
+import { LINK_EVENT_TYPES, type LinkEventEntity, type LinkEventType } from './link-event.entity.js';
+
+/** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const nullable = (_dto: object, value: unknown): boolean => value !== null;
+
+/** The fields PATCH accepts; POST requires some of them (CreateLinkDto). */
+export class UpdateLinkDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Support mailbox' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ enum: PROVIDER_IDS })
+  @IsOptional()
+  @IsIn(PROVIDER_IDS)
+  provider?: ProviderId;
+
+  @ApiPropertyOptional({ enum: GRANT_TYPES, default: 'authorization_code' })
+  @IsOptional()
+  @IsIn(GRANT_TYPES)
+  grantType?: GrantType;
+
+  @ApiPropertyOptional({ maxLength: 1000 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1000)
+  clientId?: string;
+
+  @ApiPropertyOptional({
+    writeOnly: true,
+    maxLength: 4096,
+    nullable: true,
+    description: 'Write-only; null removes it.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
+  clientSecret?: string | null;
+
+  @ApiPropertyOptional({ type: [String], example: ['https://mail.google.com/'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @MaxLength(500, { each: true })
+  @Matches(SCOPE_TOKEN, {
+    each: true,
+    message: 'each scope must be a non-empty string without spaces or quotes',
+  })
+  scopes?: string[];
+
+  @ApiPropertyOptional({
+    enum: SCOPE_PRESET_IDS,
+    description: "Instead of scopes: the preset's scopes for imap, pop3 or smtp.",
+  })
+  @IsOptional()
+  @IsIn(SCOPE_PRESET_IDS)
+  scopePreset?: ScopePresetId;
+
+  @ApiPropertyOptional({ format: 'uri', nullable: true })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(2000)
+  authorizationEndpoint?: string | null;
+
+  @ApiPropertyOptional({ format: 'uri', nullable: true })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(2000)
+  tokenEndpoint?: string | null;
+
+  @ApiPropertyOptional({ format: 'uri', nullable: true })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(2000)
+  revocationEndpoint?: string | null;
+
+  @ApiPropertyOptional({
+    format: 'uri',
+    nullable: true,
+    description: 'custom: discover the endpoints from this issuer',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(2000)
+  issuer?: string | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'microsoft: organizations (default), common, consumers, or a tenant id/domain',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(255)
+  tenant?: string | null;
+
+  @ApiPropertyOptional({
+    enum: MICROSOFT_CLOUDS,
+    nullable: true,
+    description: 'microsoft: global (default) or usgov',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsIn(MICROSOFT_CLOUDS)
+  cloud?: MicrosoftCloud | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { prompt: 'consent' },
+    description: 'Extra authorization request parameters; override the preset ones.',
+  })
+  @IsOptional()
+  @IsObject()
+  authorizationParams?: Record<string, string>;
+
+  @ApiPropertyOptional({ enum: TOKEN_ENDPOINT_AUTH_METHODS, default: 'client_secret_basic' })
+  @IsOptional()
+  @IsIn(TOKEN_ENDPOINT_AUTH_METHODS)
+  tokenEndpointAuthMethod?: (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+  @ApiPropertyOptional({ default: true, description: 'Send a PKCE S256 challenge' })
+  @IsOptional()
+  @IsBoolean()
+  pkce?: boolean;
+}
+
+export class CreateLinkDto extends UpdateLinkDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Support mailbox' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  declare name: string;
+
+  @ApiProperty({ enum: PROVIDER_IDS })
+  @IsIn(PROVIDER_IDS)
+  declare provider: ProviderId;
+
+  @ApiProperty({ maxLength: 1000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1000)
+  declare clientId: string;
+}
+
+export class LinkLastErrorDto {
+  @ApiProperty({ example: 'invalid_grant' })
+  code: string;
+
+  @ApiProperty()
+  message: string;
+
+  @ApiProperty({ format: 'date-time' })
+  at: string;
+}
+
+export class LinkResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: PROVIDER_IDS }) provider: string;
+  @ApiProperty({ enum: GRANT_TYPES }) grantType: GrantType;
+  @ApiProperty() clientId: string;
+  @ApiProperty() hasClientSecret: boolean;
+  @ApiProperty({ type: [String] }) scopes: string[];
+  @ApiProperty({ type: String, nullable: true }) authorizationEndpoint: string | null;
+  @ApiProperty({ type: String, nullable: true }) tokenEndpoint: string | null;
+  @ApiProperty({ type: String, nullable: true }) revocationEndpoint: string | null;
+  @ApiProperty({ type: String, nullable: true }) issuer: string | null;
+  @ApiProperty({ type: String, nullable: true }) tenant: string | null;
+  @ApiProperty({ type: String, nullable: true }) cloud: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  authorizationParams: Record<string, string>;
+  @ApiProperty({ enum: TOKEN_ENDPOINT_AUTH_METHODS }) tokenEndpointAuthMethod: string;
+  @ApiProperty() pkce: boolean;
+  @ApiProperty({ description: 'Register this URL at the provider' }) redirectUrl: string;
+  @ApiProperty({ enum: LINK_STATUSES }) status: LinkStatus;
+  @ApiProperty({ type: [String], nullable: true }) grantedScopes: string[] | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) accessTokenExpiresAt:
+    string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastRefreshedAt:
+    string | null;
+  @ApiProperty() refreshTokenPresent: boolean;
+  @ApiProperty({ type: LinkLastErrorDto, nullable: true }) lastError: LinkLastError | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt: string;
+
+  /** Never a secret or a token: only what the admin may see (SPEC §5). */
+  static from(link: LinkEntity, redirectUrl: string): LinkResponseDto {
+    return {
+      id: link.id,
+      name: link.name,
+      provider: link.provider,
+      grantType: link.grantType,
+      clientId: link.clientId,
+      hasClientSecret: link.hasClientSecret,
+      scopes: link.scopes,
+      authorizationEndpoint: link.authorizationEndpoint,
+      tokenEndpoint: link.tokenEndpoint,
+      revocationEndpoint: link.revocationEndpoint,
+      issuer: link.issuer,
+      tenant: link.tenant,
+      cloud: link.cloud,
+      authorizationParams: link.authorizationParams,
+      tokenEndpointAuthMethod: link.tokenEndpointAuthMethod,
+      pkce: link.pkce,
+      redirectUrl,
+      status: link.status,
+      grantedScopes: link.grantedScopes,
+      accessTokenExpiresAt: link.accessTokenExpiresAt?.toISOString() ?? null,
+      lastRefreshedAt: link.lastRefreshedAt?.toISOString() ?? null,
+      refreshTokenPresent: link.refreshTokenPresent,
+      lastError: link.lastError,
+      createdAt: link.createdAt.toISOString(),
+      updatedAt: link.updatedAt.toISOString(),
+    };
+  }
+}
+
+export class LinkListResponseDto {
+  @ApiProperty({ type: [LinkResponseDto] }) items: LinkResponseDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class ListLinksQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: LINK_STATUSES })
+  @IsOptional()
+  @IsIn(LINK_STATUSES)
+  status?: LinkStatus;
+
+  @ApiPropertyOptional({ enum: PROVIDER_IDS })
+  @IsOptional()
+  @IsIn(PROVIDER_IDS)
+  provider?: ProviderId;
+}
+
+export class LinkEventResponseDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ enum: LINK_EVENT_TYPES }) type: LinkEventType;
+  @ApiProperty({ format: 'date-time' }) at: string;
+  @ApiProperty({ description: 'The API key id that caused it, or "system"' }) actor: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) detail: JsonObject;
+
+  static from(event: LinkEventEntity): LinkEventResponseDto {
+    return {
+      id: event.id,
+      type: event.type,
+      at: event.at.toISOString(),
+      actor: event.actor,
+      detail: event.detail,
+    };
+  }
+}
+
+export class LinkEventListResponseDto {
+  @ApiProperty({ type: [LinkEventResponseDto] }) items: LinkEventResponseDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}

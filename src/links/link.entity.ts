@@ -1,0 +1,128 @@
+import type { JsonObject } from '../common/json.js';
+import { Check, Column, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export const LINK_STATUSES = [
+  'pending_authorization',
+  'connected',
+  'reauthorization_required',
+  'error',
+] as const;
+export type LinkStatus = (typeof LINK_STATUSES)[number];
+export const GRANT_TYPES = ['authorization_code', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+
+export interface LinkLastError {
+  code: string;
+  message: string;
+  at: string;
+}
+
+/**
+ * An outgoing link. Columns ending in `_encrypted` hold key-ring envelopes bound to this row and
+ * column (see database/encrypted-columns.ts); they are never selected unless asked for.
+ */
+@Entity('links')
+@Index('ix_links_created_at_id', ['createdAt', 'id'])
+@Check(
+  'chk_links_status',
+  `"status" IN ('pending_authorization', 'connected', 'reauthorization_required', 'error')`,
+)
+export class LinkEntity {
+  @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_links' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  provider: string;
+
+  @Column({ name: 'grant_type', type: 'varchar', length: 32 })
+  grantType: GrantType;
+
+  @Column({ name: 'client_id', type: 'text' })
+  clientId: string;
+
+  @Column({ name: 'client_secret_encrypted', type: 'text', nullable: true, select: false })
+  clientSecretEncrypted: string | null;
+
+  @Column({ name: 'has_client_secret', type: 'boolean', default: false })
+  hasClientSecret: boolean;
+
+  @Column({ type: 'text', array: true })
+  scopes: string[];
+
+  @Column({ name: 'authorization_endpoint', type: 'text', nullable: true })
+  authorizationEndpoint: string | null;
+
+  @Column({ name: 'token_endpoint', type: 'text', nullable: true })
+  tokenEndpoint: string | null;
+
+  @Column({ name: 'revocation_endpoint', type: 'text', nullable: true })
+  revocationEndpoint: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  issuer: string | null;
+
+  /** The discovery document's useful subset, kept so the link works while discovery is down. */
+  @Column({ name: 'discovered_metadata', type: 'jsonb', nullable: true })
+  discoveredMetadata: JsonObject | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  tenant: string | null;
+
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  cloud: string | null;
+
+  @Column({ name: 'authorization_params', type: 'jsonb', default: {} })
+  authorizationParams: Record<string, string>;
+
+  @Column({ name: 'token_endpoint_auth_method', type: 'varchar', length: 32 })
+  tokenEndpointAuthMethod: (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+  @Column({ type: 'boolean', default: true })
+  pkce: boolean;
+
+  @Column({ type: 'varchar', length: 32 })
+  status: LinkStatus;
+
+  /** Bumped by every change that invalidates a grant, so an authorization started before it fails. */
+  @Column({ name: 'config_version', type: 'integer', default: 1 })
+  configVersion: number;
+
+  @Column({ name: 'granted_scopes', type: 'text', array: true, nullable: true })
+  grantedScopes: string[] | null;
+
+  @Column({ name: 'access_token_encrypted', type: 'text', nullable: true, select: false })
+  accessTokenEncrypted: string | null;
+
+  @Column({ name: 'token_type', type: 'varchar', length: 32, nullable: true })
+  tokenType: string | null;
+
+  @Column({ name: 'access_token_expires_at', type: 'timestamptz', nullable: true })
+  accessTokenExpiresAt: Date | null;
+
+  @Column({ name: 'refresh_token_encrypted', type: 'text', nullable: true, select: false })
+  refreshTokenEncrypted: string | null;
+
+  @Column({ name: 'refresh_token_present', type: 'boolean', default: false })
+  refreshTokenPresent: boolean;
+
+  @Column({ name: 'last_refreshed_at', type: 'timestamptz', nullable: true })
+  lastRefreshedAt: Date | null;
+
+  @Column({ name: 'last_error', type: 'jsonb', nullable: true })
+  lastError: LinkLastError | null;
+
+  /** Set by the service in milliseconds, the precision of the cursors that page through links. */
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
+}

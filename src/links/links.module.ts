@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OAuthClientModule } from '../oauth/oauth-client.module.js';
+import { LinkEventEntity } from './link-event.entity.js';
+import { LinkEventsService } from './link-events.service.js';
+import { LinkRevocation } from './link-revocation.js';
+import { LinkEntity } from './link.entity.js';
+import { LinksController } from './links.controller.js';
+import { LinksService } from './links.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([LinkEntity, LinkEventEntity]), OAuthClientModule],
+  controllers: [LinksController],
+  providers: [LinksService, LinkEventsService, LinkRevocation],
+  exports: [LinksService, LinkEventsService, TypeOrmModule],
+})
+export class LinksModule {}

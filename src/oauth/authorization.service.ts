@@ -1,0 +1,271 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomUUID } from 'node:crypto';
+import { IsNull, LessThan, Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { encryptionContext } from '../crypto/encrypted-column.js';
+import { KeyRing } from '../crypto/key-ring.js';
+import {
+  AUTHORIZATION_CODE_VERIFIER,
+  LINK_ACCESS_TOKEN,
+  LINK_REFRESH_TOKEN,
+} from '../database/encrypted-columns.js';
+import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js';
+import { oauthSettingsFor } from '../links/link-oauth-settings.js';
+import { LinkEntity, type LinkLastError } from '../links/link.entity.js';
+import { LinksService } from '../links/links.service.js';
+import { getProviderPreset, type ProviderId } from '../providers/provider-preset.js';
+import { AuthorizationRequestEntity } from './authorization-request.entity.js';
+import {
+  generatePkce,
+  generateState,
+  OAuthClient,
+  ProviderError,
+  type TokenSet,
+} from './oauth-client.js';
+import { OAuthErrors } from './oauth.errors.js';
+
+export const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
+/** Finished or abandoned authorizations are kept a day for diagnosis, then purged. */
+const AUTHORIZATION_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** What the provider sent to the callback, already reduced to bounded strings. */
+export interface CallbackParameters {
+  state: string | null;
+  code: string | null;
+  error: string | null;
+  errorDescription: string | null;
+  /** The raw query string, handed to openid-client as the provider sent it (iss, session_state...). */
+  rawQuery: string;
+}
+
+export interface CompletedAuthorization {
+  link: LinkEntity;
+  /** Set when the provider sent no refresh token: what the admin should change. */
+  advice: string | null;
+}
+
+function hashState(state: string): string {
+  return createHash('sha256').update(state, 'utf8').digest('hex');
+}
+
+/** The authorization-code flow (SPEC §6): start it for a link, and complete it at the callback. */
+@Injectable()
+export class AuthorizationService {
+  constructor(
+    @InjectRepository(AuthorizationRequestEntity)
+    private readonly requests: Repository<AuthorizationRequestEntity>,
+    private readonly links: LinksService,
+    private readonly events: LinkEventsService,
+    private readonly keyRing: KeyRing,
+    private readonly oauth: OAuthClient,
+    private readonly config: AppConfig,
+  ) {}
+
+  async start(
+    linkId: string,
+    actor: string,
+  ): Promise<{ authorizationUrl: string; expiresAt: Date }> {
+    const link = await this.links.getWithSecrets(linkId);
+    if (link.grantType !== 'authorization_code' || !link.authorizationEndpoint)
+      throw OAuthErrors.notAuthorizationCode();
+
+    const state = generateState();
+    const pkce = link.pkce ? await generatePkce() : null;
+    const id = randomUUID();
+    const expiresAt = new Date(Date.now() + AUTHORIZATION_TTL_MS);
+    const preset = getProviderPreset(link.provider as ProviderId);
+    const authorizationUrl = this.oauth.authorizationUrl(oauthSettingsFor(link, this.keyRing), {
+      ...preset.authorizationParams,
+      ...link.authorizationParams,
+      redirect_uri: this.config.redirectUrl,
+      scope: link.scopes.join(' '),
+      state,
+      ...(pkce ? { code_challenge: pkce.challenge, code_challenge_method: 'S256' } : {}),
+    });
+
+    await this.requests.manager.transaction(async (manager) => {
+      await manager.delete(AuthorizationRequestEntity, {
+        createdAt: LessThan(new Date(Date.now() - AUTHORIZATION_RETENTION_MS)),
+      });
+      await manager.insert(AuthorizationRequestEntity, {
+        id,
+        linkId,
+        stateHash: hashState(state),
+        codeVerifierEncrypted: pkce
+          ? this.keyRing.encrypt(pkce.verifier, encryptionContext(AUTHORIZATION_CODE_VERIFIER, id))
+          : null,
+        redirectUri: this.config.redirectUrl,
+        linkConfigVersion: link.configVersion,
+        startedBy: actor,
+        expiresAt,
+        usedAt: null,
+      });
+      await this.events.record(
+        linkId,
+        'authorization_started',
+        actor,
+        { expiresAt: expiresAt.toISOString(), pkce: pkce !== null },
+        manager,
+      );
+    });
+    return { authorizationUrl, expiresAt };
+  }
+
+  /**
+   * Completes the flow at the public callback. The state is the credential: it is consumed
+   * (single use) before anything else happens, and every failure leaves the link as it was.
+   */
+  async complete(callback: CallbackParameters): Promise<CompletedAuthorization> {
+    if (!callback.state) throw OAuthErrors.missingState();
+    const request = await this.consumeState(callback.state);
+    const link = await this.links.getWithSecrets(request.linkId).catch(() => {
+      throw OAuthErrors.linkGone();
+    });
+    if (link.configVersion !== request.linkConfigVersion) throw OAuthErrors.linkChanged();
+    const actor = request.startedBy;
+
+    if (callback.error) {
+      await this.events.record(link.id, 'authorization_failed', actor, {
+        error: callback.error,
+        description: callback.errorDescription,
+      });
+      throw callback.error === 'access_denied'
+        ? OAuthErrors.consentRefused(callback.errorDescription)
+        : OAuthErrors.providerError(callback.error, callback.errorDescription);
+    }
+    if (!callback.code) throw OAuthErrors.missingCode();
+
+    const codeVerifier = request.codeVerifierEncrypted
+      ? this.keyRing.decrypt(
+          request.codeVerifierEncrypted,
+          encryptionContext(AUTHORIZATION_CODE_VERIFIER, request.id),
+        )
+      : null;
+    let tokens: TokenSet;
+    try {
+      tokens = await this.oauth.exchangeAuthorizationCode(
+        oauthSettingsFor(link, this.keyRing),
+        new URL(`${request.redirectUri}?${callback.rawQuery}`),
+        { expectedState: callback.state, codeVerifier },
+      );
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      await this.events.record(link.id, 'authorization_failed', actor, {
+        error: error.oauthError ?? error.kind,
+        description: error.description,
+      });
+      throw error.kind === 'transient'
+        ? OAuthErrors.providerUnavailable(error.message)
+        : OAuthErrors.codeRejected(error.message);
+    }
+    return this.storeGrant(link, request, tokens);
+  }
+
+  private async consumeState(state: string): Promise<AuthorizationRequestEntity> {
+    const stateHash = hashState(state);
+    const consumed = await this.requests
+      .createQueryBuilder()
+      .update(AuthorizationRequestEntity)
+      .set({ usedAt: () => 'now()' })
+      .where({ stateHash, usedAt: IsNull() })
+      .andWhere('expires_at > now()')
+      .returning([
+        'id',
+        'linkId',
+        'codeVerifierEncrypted',
+        'redirectUri',
+        'linkConfigVersion',
+        'startedBy',
+      ])
+      .execute();
+    const row = (consumed.raw as Record<string, unknown>[])[0];
+    if (row) {
+      return this.requests.create({
+        id: row.id as string,
+        linkId: row.link_id as string,
+        codeVerifierEncrypted: row.code_verifier_encrypted as string | null,
+        redirectUri: row.redirect_uri as string,
+        linkConfigVersion: row.link_config_version as number,
+        startedBy: row.started_by as string,
+      });
+    }
+    const known = await this.requests.findOneBy({ stateHash });
+    if (!known) throw OAuthErrors.unknownState();
+    throw known.usedAt ? OAuthErrors.usedState() : OAuthErrors.expiredState();
+  }
+
+  private async storeGrant(
+    link: LinkEntity,
+    request: AuthorizationRequestEntity,
+    tokens: TokenSet,
+  ): Promise<CompletedAuthorization> {
+    const now = new Date();
+    const advice = tokens.refreshToken
+      ? null
+      : getProviderPreset(link.provider as ProviderId).missingRefreshTokenAdvice;
+    const lastError: LinkLastError | null = advice
+      ? {
+          code: 'no_refresh_token',
+          message: `The provider issued no refresh token. ${advice}`,
+          at: now.toISOString(),
+        }
+      : null;
+    const grantedScopes = tokens.scope ? tokens.scope.split(' ').filter(Boolean) : link.scopes;
+    const expiresAt =
+      tokens.expiresIn === null ? null : new Date(now.getTime() + tokens.expiresIn * 1000);
+
+    await this.requests.manager.transaction(async (manager) => {
+      const locked = await manager.findOne(LinkEntity, {
+        where: { id: link.id, deletedAt: IsNull() },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!locked) throw OAuthErrors.linkGone();
+      if (locked.configVersion !== request.linkConfigVersion) throw OAuthErrors.linkChanged();
+      await manager.update(
+        LinkEntity,
+        { id: link.id },
+        {
+          accessTokenEncrypted: this.keyRing.encrypt(
+            tokens.accessToken,
+            encryptionContext(LINK_ACCESS_TOKEN, link.id),
+          ),
+          tokenType: tokens.tokenType,
+          accessTokenExpiresAt: expiresAt,
+          refreshTokenEncrypted: tokens.refreshToken
+            ? this.keyRing.encrypt(
+                tokens.refreshToken,
+                encryptionContext(LINK_REFRESH_TOKEN, link.id),
+              )
+            : null,
+          refreshTokenPresent: tokens.refreshToken !== null,
+          grantedScopes,
+          lastRefreshedAt: now,
+          status: 'connected',
+          lastError,
+        },
+      );
+      await this.events.record(
+        link.id,
+        'authorized',
+        request.startedBy,
+        {
+          grantedScopes,
+          refreshTokenPresent: tokens.refreshToken !== null,
+          accessTokenExpiresAt: expiresAt?.toISOString() ?? null,
+        },
+        manager,
+      );
+      if (locked.status !== 'connected') {
+        await this.events.record(
+          link.id,
+          'status_changed',
+          SYSTEM_ACTOR,
+          { from: locked.status, to: 'connected', reason: 'authorized' },
+          manager,
+        );
+      }
+    });
+    return { link: await this.links.get(link.id), advice };
+  }
+}

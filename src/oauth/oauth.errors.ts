@@ -1,0 +1,57 @@
+import { AppError } from '../common/app-error.js';
+
+const START_AGAIN = 'Start the authorization again from Outlink (POST /v1/links/{id}/authorize).';
+
+export const OAuthErrors = {
+  notAuthorizationCode: () =>
+    new AppError(
+      'conflict',
+      'Client-credentials links need no authorization: they connect with their first token request.',
+    ),
+  missingState: () =>
+    new AppError('invalid_state', `The callback carries no state. ${START_AGAIN}`),
+  unknownState: () =>
+    new AppError('invalid_state', `This authorization is unknown to Outlink. ${START_AGAIN}`),
+  usedState: () =>
+    new AppError(
+      'invalid_state',
+      `This authorization was already completed or attempted once. ${START_AGAIN}`,
+    ),
+  expiredState: () =>
+    new AppError(
+      'invalid_state',
+      `This authorization expired (they are valid for 10 minutes). ${START_AGAIN}`,
+    ),
+  linkGone: () => new AppError('invalid_state', 'The link of this authorization has been deleted.'),
+  linkChanged: () =>
+    new AppError(
+      'invalid_state',
+      `The link's configuration changed after this authorization started, so its result cannot be used. ${START_AGAIN}`,
+    ),
+  consentRefused: (description: string | null) =>
+    new AppError(
+      'authorization_denied',
+      `Consent was refused at the provider${description ? ` (${description})` : ''}. Nothing was changed. ${START_AGAIN}`,
+    ),
+  providerError: (error: string, description: string | null) =>
+    new AppError(
+      'authorization_failed',
+      `The provider answered "${error}"${description ? `: ${description}` : ''}. Check the link's client id, scopes and redirect URL at the provider, then ${START_AGAIN.charAt(0).toLowerCase()}${START_AGAIN.slice(1)}`,
+    ),
+  missingCode: () =>
+    new AppError(
+      'authorization_failed',
+      `The callback carries no authorization code. ${START_AGAIN}`,
+    ),
+  codeRejected: (reason: string) =>
+    new AppError(
+      'authorization_failed',
+      `The provider rejected the authorization code: ${reason}. ${START_AGAIN}`,
+    ),
+  providerUnavailable: (reason: string) =>
+    new AppError(
+      'provider_unavailable',
+      `The provider's token endpoint could not be reached (${reason}). ${START_AGAIN}`,
+      { headers: { 'retry-after': '30' } },
+    ),
+};

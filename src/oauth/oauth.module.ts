@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LinksModule } from '../links/links.module.js';
+import { AuthorizationRequestEntity } from './authorization-request.entity.js';
+import { AuthorizationController } from './authorization.controller.js';
+import { AuthorizationService } from './authorization.service.js';
+import { OAuthCallbackController } from './oauth-callback.controller.js';
+import { OAuthClientModule } from './oauth-client.module.js';
+import { RedirectUrlController } from './redirect-url.controller.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([AuthorizationRequestEntity]), LinksModule, OAuthClientModule],
+  controllers: [AuthorizationController, OAuthCallbackController, RedirectUrlController],
+  providers: [AuthorizationService],
+})
+export class OAuthModule {}

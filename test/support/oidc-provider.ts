@@ -1,0 +1,393 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface TestProviderOptions {
+  redirectUri: string;
+  /** Lifetime of access tokens, both grants. Default 60. */
+  accessTokenTtlSeconds?: number;
+  /** Issue a new refresh token on every refresh (and revoke the grant on replay). Default true. */
+  rotateRefreshToken?: boolean;
+  /** Default: 32 random bytes, base64url. */
+  clientSecret?: string;
+}
+
+export interface TestProvider {
+  /** `http://127.0.0.1:<port>`: the issuer, and the origin of every endpoint. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Scope the provider accepts for the client-credentials grant (and authorization code). */
+  customScope: string;
+  /** counts token endpoint requests by grant_type */
+  grantCounts(): Record<string, number>;
+  /** Revokes every grant with all its tokens: the next refresh gets `invalid_grant`. */
+  revokeAllGrants(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The few members of oidc-provider 9 (which ships no type declarations) used here. */
+interface OidcProviderModule {
+  default: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider;
+}
+interface OidcProvider {
+  callback(): (request: IncomingMessage, response: ServerResponse) => void;
+  use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
+}
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  oidc?: { params?: { grant_type?: unknown } };
+}
+interface AdapterPayload {
+  grantId?: string;
+  uid?: string;
+  userCode?: string;
+  consumed?: number;
+}
+interface StoredEntry {
+  payload: AdapterPayload;
+  expiresAt: number;
+}
+
+const PROVIDER_NOTICE = /^oidc-provider (WARNING|NOTICE)/;
+
+let filteringDepth = 0;
+let unfilteredConsole: Pick<Console, 'warn' | 'info'> | undefined;
+
+/**
+ * Runs `action` with oidc-provider's console notices filtered out: on Node 20 it warns
+ * "Unsupported runtime" on import (it works, see STACK-NOTES), and devInteractions warns that
+ * it is for development only, which is what a test provider is.
+ */
+async function withoutProviderNotices<T>(action: () => Promise<T> | T): Promise<T> {
+  // Counted, so that overlapping calls (providers started in parallel) restore the console once.
+  if (filteringDepth++ === 0) {
+    const original = { warn: console.warn, info: console.info };
+    unfilteredConsole = original;
+    const filtered =
+      (write: (...data: unknown[]) => void) =>
+      (...data: unknown[]): void => {
+        if (typeof data[0] === 'string' && PROVIDER_NOTICE.test(data[0])) return;
+        write.apply(console, data);
+      };
+    console.warn = filtered(original.warn);
+    console.info = filtered(original.info);
+  }
+  try {
+    return await action();
+  } finally {
+    if (--filteringDepth === 0 && unfilteredConsole !== undefined) {
+      console.warn = unfilteredConsole.warn;
+      console.info = unfilteredConsole.info;
+    }
+  }
+}
+
+let providerModule: Promise<OidcProviderModule> | undefined;
+function loadOidcProvider(): Promise<OidcProviderModule> {
+  // A variable specifier: the package has no types, and the import must happen while notices
+  // are filtered (the runtime warning is printed when the module is evaluated).
+  const specifier = 'oidc-provider';
+  providerModule ??= withoutProviderNotices(() => import(specifier) as Promise<OidcProviderModule>);
+  return providerModule;
+}
+
+/**
+ * Starts a real oidc-provider 9 on 127.0.0.1 with one confidential client (`outlink-test`) for
+ * the authorization-code, refresh-token and client-credentials grants.
+ *
+ * - Client authentication: the client is registered with `client_secret_basic`, and
+ *   oidc-provider accepts a client secret in either the Authorization header or the body for a
+ *   client registered with either secret method, so both of Outlink's methods work.
+ * - Refresh tokens: issued whenever `offline_access` was granted (`issueRefreshToken`, the
+ *   library default made explicit). oidc-provider itself drops `offline_access` from any
+ *   authorization request without `prompt=consent`; this provider adds `prompt=consent` to
+ *   requests that ask for `offline_access` and name no `prompt`, so it behaves like Microsoft:
+ *   a refresh token whenever `offline_access` is requested. A request with another `prompt`
+ *   (e.g. `login`) still loses it, like Google without `prompt=consent`. Without
+ *   `offline_access` no refresh token is issued.
+ * - `customScope` is a plain scope without a resource indicator; with no `resource` parameter
+ *   the client-credentials grant issues an opaque token carrying the requested scope.
+ * - PKCE is allowed (S256) but not required; the revocation endpoint is enabled; a revoked
+ *   refresh token revokes its whole grant (the library default).
+ * - Storage is an in-memory adapter of this instance, so grants can be revoked wholesale.
+ */
+export async function startTestProvider(options: TestProviderOptions): Promise<TestProvider> {
+  const { default: Provider } = await loadOidcProvider();
+  const clientId = 'outlink-test';
+  const clientSecret = options.clientSecret ?? randomBytes(32).toString('base64url');
+  const customScope = 'mail:send';
+  const accessTokenTtl = options.accessTokenTtlSeconds ?? 60;
+
+  // The issuer must name the port, so the server listens before the provider exists.
+  const app: { handle?: (request: IncomingMessage, response: ServerResponse) => void } = {};
+  const server = createServer((request, response) => {
+    if (app.handle === undefined) response.writeHead(503).end();
+    else app.handle(request, response);
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const store = new Map<string, StoredEntry>();
+  const live = (key: string): StoredEntry | undefined => {
+    const entry = store.get(key);
+    if (entry !== undefined && entry.expiresAt <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  class TestAdapter {
+    constructor(private readonly model: string) {}
+
+    private key(id: string): string {
+      return `${this.model}:${id}`;
+    }
+
+    upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const expiresAt = expiresIn === undefined ? Infinity : Date.now() + expiresIn * 1000;
+      store.set(this.key(id), { payload, expiresAt });
+      return Promise.resolve();
+    }
+
+    find(id: string): Promise<AdapterPayload | undefined> {
+      return Promise.resolve(live(this.key(id))?.payload);
+    }
+
+    findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.findBy((payload) => payload.uid === uid);
+    }
+
+    findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.findBy((payload) => payload.userCode === userCode);
+    }
+
+    private findBy(
+      matches: (payload: AdapterPayload) => boolean,
+    ): Promise<AdapterPayload | undefined> {
+      for (const key of store.keys()) {
+        const entry = key.startsWith(`${this.model}:`) ? live(key) : undefined;
+        if (entry !== undefined && matches(entry.payload)) return Promise.resolve(entry.payload);
+      }
+      return Promise.resolve(undefined);
+    }
+
+    consume(id: string): Promise<void> {
+      const entry = live(this.key(id));
+      if (entry !== undefined) entry.payload.consumed = Math.floor(Date.now() / 1000);
+      return Promise.resolve();
+    }
+
+    destroy(id: string): Promise<void> {
+      store.delete(this.key(id));
+      return Promise.resolve();
+    }
+
+    revokeByGrantId(grantId: string): Promise<void> {
+      for (const [key, entry] of store) {
+        if (key.startsWith(`${this.model}:`) && entry.payload.grantId === grantId)
+          store.delete(key);
+      }
+      return Promise.resolve();
+    }
+  }
+
+  const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+    format: 'jwk',
+  });
+  const provider = await withoutProviderNotices(
+    () =>
+      new Provider(issuer, {
+        adapter: TestAdapter,
+        jwks: { keys: [{ ...signingKey, kid: 'test', use: 'sig', alg: 'RS256' }] },
+        cookies: { keys: [randomBytes(32).toString('base64url')] },
+        clients: [
+          {
+            client_id: clientId,
+            client_secret: clientSecret,
+            redirect_uris: [options.redirectUri],
+            grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'client_secret_basic',
+          },
+        ],
+        scopes: ['openid', 'offline_access', customScope],
+        features: {
+          devInteractions: { enabled: true },
+          clientCredentials: { enabled: true },
+          revocation: {
+            enabled: true,
+            // A client may revoke its own tokens only (the library default, made explicit).
+            allowedPolicy: (
+              _ctx: unknown,
+              client: { clientId: string },
+              token: { clientId: string },
+            ) => token.clientId === client.clientId,
+          },
+        },
+        pkce: { required: () => false },
+        rotateRefreshToken: options.rotateRefreshToken ?? true,
+        issueRefreshToken: (
+          _ctx: unknown,
+          client: { grantTypeAllowed(grantType: string): boolean },
+          code: { scopes: Set<string> },
+        ) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+        ttl: {
+          AccessToken: accessTokenTtl,
+          ClientCredentials: accessTokenTtl,
+          AuthorizationCode: 60,
+          IdToken: 3600,
+          RefreshToken: 24 * 3600,
+          Grant: 24 * 3600,
+          Interaction: 600,
+          Session: 3600,
+        },
+        findAccount: (_ctx: unknown, accountId: string) => ({
+          accountId,
+          claims: () => ({ sub: accountId }),
+        }),
+      }),
+  );
+
+  provider.use(async (ctx, next) => {
+    // oidc-provider drops offline_access unless the request says prompt=consent; behave like
+    // Microsoft instead (a refresh token whenever offline_access is asked for) by adding it
+    // when the request names no prompt at all.
+    const scope = ctx.query.scope;
+    if (
+      ctx.method === 'GET' &&
+      ctx.path === '/auth' &&
+      ctx.query.prompt === undefined &&
+      typeof scope === 'string' &&
+      scope.split(' ').includes('offline_access')
+    ) {
+      ctx.query = { ...ctx.query, prompt: 'consent' };
+    }
+    await next();
+  });
+
+  const counts: Record<string, number> = {};
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      if (ctx.method === 'POST' && ctx.path === '/token') {
+        const grantType = ctx.oidc?.params?.grant_type;
+        const name = typeof grantType === 'string' ? grantType : 'unknown';
+        counts[name] = (counts[name] ?? 0) + 1;
+      }
+    }
+  });
+  app.handle = provider.callback();
+
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    customScope,
+    grantCounts: () => ({ ...counts }),
+    revokeAllGrants(): Promise<void> {
+      for (const [key, entry] of store) {
+        if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
+      }
+      return Promise.resolve();
+    },
+    async close(): Promise<void> {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
+
+/** A minimal cookie jar: oidc-provider scopes its cookies by path, but names do not clash. */
+class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const header of response.headers.getSetCookie()) {
+      const [pair] = header.split(';');
+      const separator = pair.indexOf('=');
+      if (separator <= 0) continue;
+      const name = pair.slice(0, separator).trim();
+      const value = pair.slice(separator + 1).trim();
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(header)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
+/**
+ * Follows an authorization URL with plain HTTP like a browser would: signs in as `login`,
+ * consents, and returns the final redirect to the redirect URI (with code, state, iss) without
+ * following it.
+ *
+ * @param options.denyConsent - abort at the consent prompt: the redirect carries
+ *   `error=access_denied`
+ */
+export async function authorizeWithPlainHttp(
+  authorizationUrl: string,
+  options: { login?: string; denyConsent?: boolean } = {},
+): Promise<URL> {
+  const providerOrigin = new URL(authorizationUrl).origin;
+  const jar = new CookieJar();
+  const send = async (url: URL, body?: URLSearchParams): Promise<Response> => {
+    const response = await fetch(url, {
+      method: body === undefined ? 'GET' : 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: jar.header(),
+        ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      body,
+    });
+    jar.store(response);
+    return response;
+  };
+
+  let next = new URL(authorizationUrl);
+  let body: URLSearchParams | undefined;
+  for (let step = 0; step < 20; step += 1) {
+    const response = await send(next, body);
+    body = undefined;
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel();
+      const target = new URL(location, next);
+      if (target.origin !== providerOrigin) return target;
+      next = target;
+      continue;
+    }
+    const page = await response.text();
+    if (response.status !== 200) {
+      throw new Error(`authorization stopped at ${next.pathname} with HTTP ${response.status}`);
+    }
+    const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
+    if (prompt === 'login') {
+      body = new URLSearchParams({
+        prompt: 'login',
+        login: options.login ?? 'alice',
+        password: 'x',
+      });
+    } else if (prompt === 'consent' && options.denyConsent === true) {
+      next = new URL(`${next.pathname.replace(/\/$/, '')}/abort`, next);
+    } else if (prompt === 'consent') {
+      body = new URLSearchParams({ prompt: 'consent' });
+    } else {
+      throw new Error(`unexpected page at ${next.pathname} (HTTP ${response.status})`);
+    }
+  }
+  throw new Error('authorization did not reach the redirect URI within 20 steps');
+}
