@@ -16,6 +16,7 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { LinksModule } from './links/links.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
+import { TokensModule } from './tokens/tokens.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 
 /** What the process resolved before Nest starts: the validated config and where the data lives. */
@@ -45,6 +46,7 @@ export class AppModule {
         ProvidersModule,
         LinksModule,
         OAuthModule,
+        TokensModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -8,6 +8,12 @@ export interface DatabaseTarget {
   embedded: boolean;
 }
 
+/**
+ * Nest token for the DatabaseTarget. It lives here rather than in database.module.ts so that
+ * providers the module declares can inject it without an import cycle.
+ */
+export const DATABASE_TARGET = Symbol('DATABASE_TARGET');
+
 export const DATABASE_POOL_SIZE = 10;
 
 export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {

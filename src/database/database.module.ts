@@ -1,10 +1,11 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions, type DatabaseTarget } from './data-source-options.js';
+import { ChangeNotifications } from './change-notifications.js';
+import { DATABASE_TARGET, dataSourceOptions, type DatabaseTarget } from './data-source-options.js';
 import { runMigrationsExclusively } from './migration-runner.js';
 
-export const DATABASE_TARGET = Symbol('DATABASE_TARGET');
+export { DATABASE_TARGET };
 
 @Global()
 @Module({})
@@ -24,8 +25,8 @@ export class DatabaseModule {
           },
         }),
       ],
-      providers: [{ provide: DATABASE_TARGET, useValue: target }],
-      exports: [DATABASE_TARGET],
+      providers: [{ provide: DATABASE_TARGET, useValue: target }, ChangeNotifications],
+      exports: [DATABASE_TARGET, ChangeNotifications],
     };
   }
 }

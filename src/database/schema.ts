@@ -4,6 +4,7 @@ import { LinkEntity } from '../links/link.entity.js';
 import { AuthorizationRequestEntity } from '../oauth/authorization-request.entity.js';
 import { CreateApiKeys1763900000000 } from './migrations/1763900000000-CreateApiKeys.js';
 import { CreateLinks1763910000000 } from './migrations/1763910000000-CreateLinks.js';
+import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefreshState.js';
 
 /**
  * Every entity and migration, listed explicitly: the app, the migration CLI and the schema-drift
@@ -11,4 +12,4 @@ import { CreateLinks1763910000000 } from './migrations/1763910000000-CreateLinks
  * (TypeORM's glob loading does not).
  */
 export const ENTITIES = [ApiKeyEntity, LinkEntity, LinkEventEntity, AuthorizationRequestEntity];
-export const MIGRATIONS = [CreateApiKeys1763900000000, CreateLinks1763910000000];
+export const MIGRATIONS = [CreateApiKeys1763900000000, CreateLinks1763910000000, AddRefreshState1763920000000];

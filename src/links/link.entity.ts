@@ -24,6 +24,7 @@ export interface LinkLastError {
  */
 @Entity('links')
 @Index('ix_links_created_at_id', ['createdAt', 'id'])
+@Index('ix_links_status_access_token_expires_at', ['status', 'accessTokenExpiresAt'])
 @Check(
   'chk_links_status',
   `"status" IN ('pending_authorization', 'connected', 'reauthorization_required', 'error')`,
@@ -114,6 +115,21 @@ export class LinkEntity {
 
   @Column({ name: 'last_error', type: 'jsonb', nullable: true })
   lastError: LinkLastError | null;
+
+  /** While set and in the future, one replica is calling the provider for this link (SPEC §7). */
+  @Column({ name: 'refresh_lease_until', type: 'timestamptz', nullable: true })
+  refreshLeaseUntil: Date | null;
+
+  /** Which refresher holds the lease, so only it can write the result or release it. */
+  @Column({ name: 'refresh_lease_holder', type: 'uuid', nullable: true })
+  refreshLeaseHolder: string | null;
+
+  /** Backoff after transient provider failures: the provider is not called before this. */
+  @Column({ name: 'refresh_not_before', type: 'timestamptz', nullable: true })
+  refreshNotBefore: Date | null;
+
+  @Column({ name: 'refresh_failures', type: 'integer', default: 0 })
+  refreshFailures: number;
 
   /** Set by the service in milliseconds, the precision of the cursors that page through links. */
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })

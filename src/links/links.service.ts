@@ -20,6 +20,7 @@ import { LinkEntity } from './link.entity.js';
 import { LinkEventsService } from './link-events.service.js';
 import { LinkErrors } from './links.errors.js';
 import { LinkRevocation } from './link-revocation.js';
+import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
 
 type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
@@ -38,6 +39,7 @@ export class LinksService {
     private readonly config: AppConfig,
     private readonly oauth: OAuthClient,
     private readonly revocation: LinkRevocation,
+    private readonly notifications: ChangeNotifications,
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
@@ -188,6 +190,9 @@ export class LinksService {
           configVersion: current.configVersion + 1,
           status: 'pending_authorization',
         });
+      } else if (clientSecret && current.status === 'error' && current.refreshTokenPresent) {
+        // A new secret is the fix for invalid_client (e.g. an expired Microsoft secret): retry.
+        Object.assign(changes, { status: 'connected', lastError: null, refreshNotBefore: null, refreshFailures: 0 });
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(stripUndefined(patch)).map((field) =>
@@ -200,19 +205,21 @@ export class LinksService {
         { fields: updatedFields, voidsGrant },
         manager,
       );
-      if (voidsGrant && current.status !== 'pending_authorization') {
+      const newStatus = changes.status ?? current.status;
+      if (newStatus !== current.status) {
         await this.events.record(
           id,
           'status_changed',
           actor,
           {
             from: current.status,
-            to: 'pending_authorization',
-            reason: `changed ${changedFields.join(', ')}`,
+            to: newStatus,
+            reason: voidsGrant ? `changed ${changedFields.join(', ')}` : 'new client secret',
           },
           manager,
         );
       }
+      await this.notifications.publish({ kind: 'link', id }, manager);
     });
     return this.get(id);
   }
@@ -236,6 +243,7 @@ export class LinksService {
       await manager.query('DELETE FROM authorization_requests WHERE link_id = $1', [id]);
       if (revocation) await this.events.record(id, 'revoked', actor, { ...revocation }, manager);
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
+      await this.notifications.publish({ kind: 'link', id }, manager);
     });
   }
 

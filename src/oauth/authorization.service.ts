@@ -14,6 +14,7 @@ import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js
 import { oauthSettingsFor } from '../links/link-oauth-settings.js';
 import { LinkEntity, type LinkLastError } from '../links/link.entity.js';
 import { LinksService } from '../links/links.service.js';
+import { ChangeNotifications } from '../database/change-notifications.js';
 import { getProviderPreset, type ProviderId } from '../providers/provider-preset.js';
 import { AuthorizationRequestEntity } from './authorization-request.entity.js';
 import {
@@ -60,6 +61,7 @@ export class AuthorizationService {
     private readonly keyRing: KeyRing,
     private readonly oauth: OAuthClient,
     private readonly config: AppConfig,
+    private readonly notifications: ChangeNotifications,
   ) {}
 
   async start(
@@ -243,8 +245,11 @@ export class AuthorizationService {
           lastRefreshedAt: now,
           status: 'connected',
           lastError,
+          refreshNotBefore: null,
+          refreshFailures: 0,
         },
       );
+      await this.notifications.publish({ kind: 'link', id: link.id }, manager);
       await this.events.record(
         link.id,
         'authorized',

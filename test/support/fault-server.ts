@@ -1,4 +1,4 @@
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What the fault server answers to the next POSTs to /token. */
@@ -7,7 +7,9 @@ export type Fault =
   /** Never answers; the connection stays open until the client gives up or the server closes. */
   | 'hang'
   /** Destroys the socket without answering. */
-  | 'close';
+  | 'close'
+  /** Forwards the request to a real token endpoint and relays its answer (after delayMs). */
+  | { proxyTo: string; delayMs?: number };
 
 export interface FaultServer {
   /** Base URL, `http://127.0.0.1:<port>`. */
@@ -32,7 +34,31 @@ export async function startFaultServer(): Promise<FaultServer> {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const answer = (response: ServerResponse, current: Exclude<Fault, 'hang' | 'close'>): void => {
+  type Answer = { status?: number; body?: string; headers?: Record<string, string> };
+  const forward = async (
+    target: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+  ): Promise<Answer> => {
+    const upstream = await fetch(target, {
+      method: 'POST',
+      headers: Object.fromEntries(
+        Object.entries(headers).filter(
+          (entry): entry is [string, string] =>
+            typeof entry[1] === 'string' &&
+            !['host', 'content-length', 'connection'].includes(entry[0]),
+        ),
+      ),
+      body,
+    });
+    return {
+      status: upstream.status,
+      body: await upstream.text(),
+      headers: { 'content-type': upstream.headers.get('content-type') ?? 'application/json' },
+    };
+  };
+
+  const answer = (response: ServerResponse, current: Answer): void => {
     response.writeHead(current.status ?? 200, {
       'content-type': 'application/json',
       ...current.headers,
@@ -48,9 +74,27 @@ export async function startFaultServer(): Promise<FaultServer> {
     requests += 1;
     const current = fault;
     // Read the body fully first, like a real server, so the client is not cut off mid-send.
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       if (current === 'hang') return;
+      if (typeof current === 'object' && 'proxyTo' in current) {
+        const relay = (): void => {
+          forward(current.proxyTo, request.headers, Buffer.concat(chunks)).then(
+            (upstream) => answer(response, upstream),
+            () => response.writeHead(502).end(),
+          );
+        };
+        if (current.delayMs === undefined) relay();
+        else {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            relay();
+          }, current.delayMs);
+          timers.add(timer);
+        }
+        return;
+      }
       if (current === 'close') {
         request.socket.destroy();
         return;

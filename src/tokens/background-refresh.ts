@@ -1,0 +1,83 @@
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { AppConfig } from '../config/app-config.js';
+import { TokenRefresher } from './token-refresher.js';
+import { TokenStore } from './token-store.js';
+
+const CLAIM_BATCH = 50;
+/** Provider calls one replica makes at once in the background. */
+export const BACKGROUND_CONCURRENCY = 8;
+const INTERVAL_NAME = 'background-refresh';
+
+/**
+ * Renews tokens before anyone asks (SPEC §7): every REFRESH_CHECK_INTERVAL_SECONDS each replica
+ * claims batches of due links (SKIP LOCKED plus the refresh lease, so replicas split the work and
+ * never take the same link) and refreshes them a few at a time until none is due.
+ */
+@Injectable()
+export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(BackgroundRefresh.name);
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly scheduler: SchedulerRegistry,
+    private readonly store: TokenStore,
+    private readonly refresher: TokenRefresher,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Registered here rather than with @Interval because the period comes from the config.
+    const timer = setInterval(
+      () => void this.runOnce(),
+      this.config.refreshCheckIntervalSeconds * 1000,
+    );
+    this.scheduler.addInterval(INTERVAL_NAME, timer);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.scheduler.doesExist('interval', INTERVAL_NAME))
+      this.scheduler.deleteInterval(INTERVAL_NAME);
+    await this.running;
+  }
+
+  /** One pass over every due link; a pass still running makes the next tick a no-op. */
+  runOnce(): Promise<void> {
+    this.running ??= this.refreshDueLinks()
+      .catch((error: unknown) =>
+        this.logger.error({ err: error }, 'Background refresh pass failed'),
+      )
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async refreshDueLinks(): Promise<void> {
+    let refreshed = 0;
+    while (!this.stopping) {
+      const claimed = await this.store.claimDue(
+        this.refresher.holder,
+        this.refresher.leaseSeconds,
+        this.config.refreshLeadSeconds,
+        CLAIM_BATCH,
+      );
+      if (claimed.length === 0) break;
+      const queue = [...claimed];
+      const worker = async (): Promise<void> => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          // Failures are recorded on the link (status, lastError, backoff) by the refresher.
+          await this.refresher.refreshClaimed(next).catch(() => undefined);
+          refreshed++;
+        }
+      };
+      await Promise.all(Array.from({ length: BACKGROUND_CONCURRENCY }, worker));
+    }
+    if (refreshed > 0) this.logger.log(`Background refresh renewed or tried ${refreshed} link(s)`);
+  }
+}

@@ -1,0 +1,306 @@
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../config/app-config.js';
+import { encryptionContext } from '../crypto/encrypted-column.js';
+import { KeyRing } from '../crypto/key-ring.js';
+import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
+import { oauthSettingsFor } from '../links/link-oauth-settings.js';
+import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { OAuthClient, ProviderError, type TokenSet } from '../oauth/oauth-client.js';
+import type { AppError } from '../common/app-error.js';
+import { nextAttemptDelayMs } from './refresh-backoff.js';
+import { isValidFor, type TokenState } from './token-state.js';
+import { TokenStore, type ClaimedLink } from './token-store.js';
+import { TokenErrors } from './tokens.errors.js';
+
+export type RefreshTrigger = 'on_demand' | 'background' | 'manual';
+
+export interface RefreshRequest {
+  trigger: RefreshTrigger;
+  /** The caller is served once the token is valid this long; ignored when forced. */
+  minValiditySeconds: number;
+  /** Call the provider even if the stored token is still valid (POST /refresh). */
+  force: boolean;
+  actor: string;
+}
+
+/** How often a replica waiting on another replica's refresh re-reads the link. */
+const WAIT_POLL_MS = 50;
+/** How long in-flight refreshes may take to finish at shutdown. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
+interface Failure {
+  status: LinkStatus;
+  lastError: LinkLastError;
+  error: AppError;
+  notBefore: Date | null;
+  failures: number;
+}
+
+/**
+ * Single-flight token renewal (SPEC §7). Within a replica, concurrent callers for one link share
+ * one promise; across replicas, a short lease on the link row decides who calls the provider, and
+ * the others wait for the row to carry a fresh token. No connection or transaction is held while
+ * the provider answers.
+ */
+@Injectable()
+export class TokenRefresher implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(TokenRefresher.name);
+  /** This replica's identity in lease columns. */
+  readonly holder = randomUUID();
+  /** The lease outlives the provider timeout, so a live holder never loses it mid-call. */
+  readonly leaseSeconds: number;
+  private readonly inFlight = new Map<string, Promise<TokenState>>();
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly oauth: OAuthClient,
+    private readonly keyRing: KeyRing,
+    private readonly metrics: MetricsService,
+    config: AppConfig,
+  ) {
+    this.leaseSeconds = Math.max(30, config.providerTimeoutSeconds * 2 + 10);
+  }
+
+  /** Renews the link's token, or joins the renewal already running for it. */
+  refresh(linkId: string, request: RefreshRequest): Promise<TokenState> {
+    return this.singleFlight(linkId, () => this.refreshAcrossReplicas(linkId, request));
+  }
+
+  /** Renews a link whose lease the background refresher has just claimed. */
+  async refreshClaimed(claimed: ClaimedLink): Promise<void> {
+    if (this.inFlight.has(claimed.link.id)) {
+      // An on-demand refresh of this replica got there first; it holds or waits for the lease.
+      await this.store.release(claimed.link.id, this.holder);
+      return;
+    }
+    await this.singleFlight(claimed.link.id, () =>
+      this.callProvider(claimed, 'background', 'system'),
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const running = [...this.inFlight.values()].map((flight) => flight.catch(() => undefined));
+    if (running.length === 0) return;
+    this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
+    await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
+  }
+
+  private singleFlight(linkId: string, run: () => Promise<TokenState>): Promise<TokenState> {
+    const existing = this.inFlight.get(linkId);
+    if (existing) return existing;
+    const flight = run().finally(() => this.inFlight.delete(linkId));
+    this.inFlight.set(linkId, flight);
+    return flight;
+  }
+
+  private async refreshAcrossReplicas(
+    linkId: string,
+    request: RefreshRequest,
+  ): Promise<TokenState> {
+    const deadline = Date.now() + this.leaseSeconds * 1000;
+    for (;;) {
+      const claim = await this.store.claim(linkId, this.holder, this.leaseSeconds);
+      if ('link' in claim) {
+        const current = this.store.stateOf(claim.link);
+        if (!request.force && isValidFor(current, request.minValiditySeconds)) {
+          await this.store.release(linkId, this.holder); // another replica refreshed just before
+          return current;
+        }
+        return this.callProvider(claim, request.trigger, request.actor);
+      }
+      if (!claim.exists) throw TokenErrors.notFound();
+
+      // Another replica holds the lease: wait for the token it is fetching (SPEC §7).
+      await sleep(WAIT_POLL_MS);
+      const state = await this.store.load(linkId);
+      if (!state) throw TokenErrors.notFound();
+      assertRenewable(state);
+      if (isValidFor(state, request.minValiditySeconds) && !request.force) return state;
+      if (state.refreshNotBefore && state.refreshNotBefore.getTime() > Date.now()) {
+        throw backingOff(state.refreshNotBefore);
+      }
+      if (Date.now() > deadline)
+        throw TokenErrors.providerUnavailable(5, 'another replica is still refreshing');
+    }
+  }
+
+  /** Calls the provider for a claimed link and stores the outcome; the lease is released either way. */
+  private async callProvider(
+    claimed: ClaimedLink,
+    trigger: RefreshTrigger,
+    actor: string,
+  ): Promise<TokenState> {
+    const { link } = claimed;
+    const state = this.store.stateOf(link);
+    try {
+      assertRenewable(state);
+      if (link.refreshNotBefore && link.refreshNotBefore.getTime() > Date.now())
+        throw backingOff(link.refreshNotBefore);
+    } catch (error) {
+      await this.store.release(link.id, this.holder);
+      throw error;
+    }
+    if (link.grantType === 'authorization_code' && !link.refreshTokenEncrypted) {
+      return this.failWithoutRefreshToken(claimed, state, actor);
+    }
+
+    const endTimer = this.metrics.refreshDuration.startTimer({ trigger });
+    let tokens: TokenSet;
+    try {
+      const settings = oauthSettingsFor(link, this.keyRing);
+      tokens =
+        link.grantType === 'client_credentials'
+          ? await this.oauth.clientCredentials(settings, link.scopes)
+          : await this.oauth.refresh(
+              settings,
+              this.keyRing.decrypt(
+                link.refreshTokenEncrypted!,
+                encryptionContext(LINK_REFRESH_TOKEN, link.id),
+              ),
+            );
+    } catch (error) {
+      endTimer();
+      if (!(error instanceof ProviderError)) {
+        await this.store.release(link.id, this.holder);
+        throw error;
+      }
+      this.metrics.refreshes.inc({ trigger, result: error.kind });
+      const failure = this.describeFailure(error, link.status, link.refreshFailures);
+      await this.store.saveFailure(
+        claimed,
+        this.holder,
+        {
+          ...failure,
+          detail: {
+            trigger,
+            kind: error.kind,
+            error: error.oauthError,
+            httpStatus: error.httpStatus,
+          },
+        },
+        actor,
+      );
+      this.logger.warn(`Refresh of link ${link.id} failed (${error.kind}): ${error.message}`);
+      throw failure.error;
+    }
+    endTimer();
+    const saved = await this.store.saveRefreshed(claimed, tokens, this.holder, actor, trigger);
+    if (!saved) throw TokenErrors.notFound(); // deleted while the provider answered
+    this.metrics.refreshes.inc({ trigger, result: 'success' });
+    return saved;
+  }
+
+  /** An authorization-code link without a refresh token cannot renew; once expired it needs consent again. */
+  private async failWithoutRefreshToken(
+    claimed: ClaimedLink,
+    state: TokenState,
+    actor: string,
+  ): Promise<never> {
+    if (isValidFor(state, 0)) {
+      await this.store.release(claimed.link.id, this.holder);
+    } else {
+      const error = TokenErrors.noRefreshToken();
+      await this.store.saveFailure(
+        claimed,
+        this.holder,
+        {
+          status: 'reauthorization_required',
+          lastError: {
+            code: 'no_refresh_token',
+            message: error.detail,
+            at: new Date().toISOString(),
+          },
+          notBefore: null,
+          failures: 0,
+          detail: { kind: 'no_refresh_token' },
+        },
+        actor,
+      );
+    }
+    throw TokenErrors.noRefreshToken();
+  }
+
+  private describeFailure(
+    error: ProviderError,
+    status: LinkStatus,
+    previousFailures: number,
+  ): Failure {
+    const at = new Date().toISOString();
+    const said = error.description ? ` (${error.description})` : '';
+    switch (error.kind) {
+      case 'invalid_grant': {
+        const lastError = {
+          code: 'invalid_grant',
+          message: `The provider rejected the refresh token${said}: consent was revoked, or the token expired or was replaced.`,
+          at,
+        };
+        return {
+          status: 'reauthorization_required',
+          lastError,
+          error: TokenErrors.reauthorizationRequired({ lastError }),
+          notBefore: null,
+          failures: 0,
+        };
+      }
+      case 'invalid_client':
+      case 'rejected': {
+        const lastError = {
+          code: error.oauthError ?? error.kind,
+          message:
+            error.kind === 'invalid_client'
+              ? `The provider rejected the client id or secret${said}. Client secrets expire (Microsoft: AADSTS7000222); set a new one.`
+              : `The provider refused the refresh: ${error.message}${said}.`,
+          at,
+        };
+        return {
+          status: 'error',
+          lastError,
+          error: TokenErrors.linkError({ lastError }),
+          notBefore: null,
+          failures: 0,
+        };
+      }
+      case 'transient': {
+        const failures = previousFailures + 1;
+        const delayMs = nextAttemptDelayMs(failures, error.retryAfterSeconds);
+        const lastError = {
+          code: 'provider_unavailable',
+          message: `The provider is unavailable: ${error.message}.`,
+          at,
+        };
+        return {
+          status,
+          lastError,
+          error: TokenErrors.providerUnavailable(Math.ceil(delayMs / 1000), error.message),
+          notBefore: new Date(Date.now() + delayMs),
+          failures,
+        };
+      }
+    }
+  }
+}
+
+/** Links that cannot be renewed answer with what the admin must do. */
+export function assertRenewable(state: TokenState): void {
+  switch (state.status) {
+    case 'connected':
+      return;
+    case 'pending_authorization':
+      if (state.grantType === 'client_credentials') return; // connects with its first token
+      throw TokenErrors.notConnected();
+    case 'reauthorization_required':
+      throw TokenErrors.reauthorizationRequired(state);
+    case 'error':
+      throw TokenErrors.linkError(state);
+  }
+}
+
+function backingOff(notBefore: Date): AppError {
+  return TokenErrors.providerUnavailable(
+    Math.max(1, Math.ceil((notBefore.getTime() - Date.now()) / 1000)),
+    'backing off after failures',
+  );
+}

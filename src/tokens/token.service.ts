@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { AppError } from '../common/app-error.js';
+import { TokenCache } from './token-cache.js';
+import { assertRenewable, TokenRefresher } from './token-refresher.js';
+import { isValidFor, type TokenState } from './token-state.js';
+import { TokenStore } from './token-store.js';
+import { TokenErrors } from './tokens.errors.js';
+
+/**
+ * The hot path of GET /v1/links/{id}/token: the replica's cache, then the database, then one
+ * refresh shared by every caller (SPEC §7).
+ */
+@Injectable()
+export class TokenService {
+  constructor(
+    private readonly cache: TokenCache,
+    private readonly store: TokenStore,
+    private readonly refresher: TokenRefresher,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  async getToken(linkId: string, minValiditySeconds: number): Promise<TokenState> {
+    const cached = this.cache.get(linkId);
+    if (cached && isValidFor(cached, minValiditySeconds)) {
+      this.metrics.tokenRequests.inc({ result: 'cached' });
+      return cached;
+    }
+    try {
+      const stored = await this.store.load(linkId);
+      if (!stored) throw TokenErrors.notFound();
+      assertRenewable(stored);
+      if (isValidFor(stored, minValiditySeconds)) {
+        this.cache.set(stored);
+        this.metrics.tokenRequests.inc({ result: 'stored' });
+        return stored;
+      }
+      const fresh = await this.refresher.refresh(linkId, {
+        trigger: 'on_demand',
+        minValiditySeconds,
+        force: false,
+        actor: 'system',
+      });
+      this.cache.set(fresh);
+      this.metrics.tokenRequests.inc({ result: 'refreshed' });
+      return fresh;
+    } catch (error) {
+      this.metrics.tokenRequests.inc({
+        result: error instanceof AppError ? error.code : 'internal_error',
+      });
+      throw error;
+    }
+  }
+
+  /** POST /v1/links/{id}/refresh: renew now, whatever the stored token's validity. */
+  async forceRefresh(linkId: string, actor: string): Promise<TokenState> {
+    const fresh = await this.refresher.refresh(linkId, {
+      trigger: 'manual',
+      minValiditySeconds: 0,
+      force: true,
+      actor,
+    });
+    this.cache.set(fresh);
+    return fresh;
+  }
+}

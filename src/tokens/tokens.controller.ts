@@ -1,0 +1,63 @@
+import { Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
+import { AllowConsumer, CurrentApiKey } from '../auth/auth.decorators.js';
+import { ApiProblemResponses } from '../common/api-problem-responses.js';
+import { UuidParam } from '../common/validation.js';
+import { AppConfig } from '../config/app-config.js';
+import { LinkResponseDto } from '../links/link.dto.js';
+import { LinksService } from '../links/links.service.js';
+import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
+import { TokenService } from './token.service.js';
+import { xoauth2 } from './xoauth2.js';
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@ApiProblemResponses(401, 403)
+@Controller('v1/links')
+export class TokensController {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly links: LinksService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get(':id/token')
+  @AllowConsumer()
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  @ApiOperation({ summary: 'A valid access token for the link, renewed first when needed' })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiProblemResponses(400, 404, 409, 503)
+  async getLinkToken(
+    @UuidParam('id') id: string,
+    @Query() query: TokenQueryDto,
+  ): Promise<TokenResponseDto> {
+    const state = await this.tokens.getToken(id, query.minValidity);
+    const accessToken = state.accessToken!;
+    return {
+      linkId: state.linkId,
+      accessToken,
+      tokenType: state.tokenType ?? 'Bearer',
+      expiresAt: state.expiresAt?.toISOString() ?? null,
+      expiresIn: state.expiresAt
+        ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
+        : null,
+      scopes: state.scopes,
+      ...(query.user !== undefined ? { xoauth2: xoauth2(query.user, accessToken) } : {}),
+    };
+  }
+
+  @Post(':id/refresh')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Renew the token now (admin), whatever its validity; returns the link' })
+  @ApiOkResponse({ type: LinkResponseDto })
+  @ApiProblemResponses(400, 404, 409, 503)
+  async refreshLink(
+    @UuidParam('id') id: string,
+    @CurrentApiKey() apiKey: ApiKeyPrincipal,
+  ): Promise<LinkResponseDto> {
+    await this.tokens.forceRefresh(id, apiKey.id);
+    return LinkResponseDto.from(await this.links.get(id), this.config.redirectUrl);
+  }
+}

@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { LinksModule } from '../links/links.module.js';
+import { OAuthClientModule } from '../oauth/oauth-client.module.js';
+import { BackgroundRefresh } from './background-refresh.js';
+import { LinkStatusGauge } from './link-status-gauge.js';
+import { TokenCache } from './token-cache.js';
+import { TokenRefresher } from './token-refresher.js';
+import { TokenService } from './token.service.js';
+import { TokenStore } from './token-store.js';
+import { TokensController } from './tokens.controller.js';
+
+@Module({
+  imports: [LinksModule, OAuthClientModule],
+  controllers: [TokensController],
+  providers: [
+    TokenService,
+    TokenStore,
+    TokenCache,
+    TokenRefresher,
+    BackgroundRefresh,
+    LinkStatusGauge,
+  ],
+})
+export class TokensModule {}

@@ -1,0 +1,359 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encryptionContext } from '../../src/crypto/encrypted-column.js';
+import { KeyRing } from '../../src/crypto/key-ring.js';
+import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
+import { connectLink, expireStoredToken, tokenOf } from '../support/connected-link.js';
+import { startFaultServer, type FaultServer } from '../support/fault-server.js';
+import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
+import { BACKEND } from '../support/test-database.js';
+import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
+
+/** Access tokens live 30 s: always below the default minValidity of 60, so every miss refreshes. */
+const TOKEN_TTL_SECONDS = 30;
+
+describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
+  let t: TestApp;
+  let provider: TestProvider;
+  let faults: FaultServer;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        ALLOW_INSECURE_ENDPOINTS: 'true',
+        PUBLIC_BASE_URL: 'http://127.0.0.1:39998',
+        PROVIDER_TIMEOUT_SECONDS: '2',
+        REFRESH_CHECK_INTERVAL_SECONDS: '3600',
+      },
+    });
+    provider = await startTestProvider({
+      redirectUri: t.config.redirectUrl,
+      accessTokenTtlSeconds: TOKEN_TTL_SECONDS,
+    });
+    faults = await startFaultServer();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await provider?.close();
+    await faults?.close();
+  });
+
+  const storedRefreshToken = async (linkId: string): Promise<string> => {
+    const [row] = await t.dataSource.query(
+      'SELECT refresh_token_encrypted FROM links WHERE id = $1',
+      [linkId],
+    );
+    return t.app
+      .get(KeyRing)
+      .decrypt(row.refresh_token_encrypted, encryptionContext(LINK_REFRESH_TOKEN, linkId));
+  };
+  const storedAccessToken = async (linkId: string): Promise<string> => {
+    const [row] = await t.dataSource.query(
+      'SELECT access_token_encrypted FROM links WHERE id = $1',
+      [linkId],
+    );
+    return t.app
+      .get(KeyRing)
+      .decrypt(row.access_token_encrypted, encryptionContext(LINK_ACCESS_TOKEN, linkId));
+  };
+  const linkOf = async (id: string) =>
+    (await t.http().get(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(200)).body;
+  const refreshGrants = (): number => provider.grantCounts().refresh_token ?? 0;
+
+  it('serves a valid token with no-store, its expiry, scopes and an XOAUTH2 string', async () => {
+    const { id } = await connectLink(t, provider);
+    const response = await tokenOf(t, id, '?minValidity=0&user=alice%40example.com').expect(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.body).toMatchObject({ linkId: id, tokenType: 'Bearer' });
+    expect(response.body.accessToken.length).toBeGreaterThan(10);
+    expect(response.body.expiresIn).toBeGreaterThan(TOKEN_TTL_SECONDS - 5);
+    expect(response.body.expiresIn).toBeLessThanOrEqual(TOKEN_TTL_SECONDS);
+    expect(response.body.scopes).toEqual(expect.arrayContaining(['openid', 'offline_access']));
+    expect(Buffer.from(response.body.xoauth2, 'base64').toString()).toBe(
+      `user=alice@example.com\x01auth=Bearer ${response.body.accessToken}\x01\x01`,
+    );
+    const plain = await tokenOf(t, id, '?minValidity=0').expect(200);
+    expect(plain.body.xoauth2).toBeUndefined();
+  });
+
+  it('answers consumer keys for granted links only, and refuses bad input', async () => {
+    const { id } = await connectLink(t, provider);
+    const granted = await t
+      .http()
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'imap', role: 'consumer', linkIds: [id] })
+      .expect(201);
+    const other = await t
+      .http()
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'other', role: 'consumer', linkIds: ['6b1f3c1e-0000-4000-8000-000000000000'] })
+      .expect(201);
+    await tokenOf(t, id, '?minValidity=0', granted.body.key).expect(200);
+    expect((await tokenOf(t, id, '', other.body.key).expect(403)).body.code).toBe('forbidden');
+    await t.http().get(`/v1/links/${id}/token`).expect(401);
+    await t.http().post(`/v1/links/${id}/refresh`).set(bearer(granted.body.key)).expect(403);
+    for (const query of [
+      '?minValidity=-1',
+      '?minValidity=3601',
+      '?minValidity=abc',
+      '?user=not%20an%20email',
+      '?user=a%01b%40example.com',
+    ]) {
+      const response = await tokenOf(t, id, query);
+      expect({ query, status: response.status }).toEqual({ query, status: 400 });
+    }
+    expect((await tokenOf(t, '6b1f3c1e-0000-4000-8000-000000000000').expect(404)).body.code).toBe(
+      'not_found',
+    );
+  });
+
+  it('answers 409 link_not_connected for a link never authorized', async () => {
+    const created = await t
+      .http()
+      .post('/v1/links')
+      .set(bearer(t.adminKey))
+      .send({ name: 'new', provider: 'google', clientId: 'c', scopePreset: 'imap' })
+      .expect(201);
+    const response = await tokenOf(t, created.body.id).expect(409);
+    expect(response.body.code).toBe('link_not_connected');
+    expect(response.body.detail).toContain('authorize');
+  });
+
+  it('returns an unexpired stored token for minValidity=0 without calling the provider', async () => {
+    const { id } = await connectLink(t, provider);
+    const before = refreshGrants();
+    const first = await tokenOf(t, id, '?minValidity=0').expect(200);
+    const second = await tokenOf(t, id, '?minValidity=0').expect(200);
+    expect(second.body.accessToken).toBe(first.body.accessToken);
+    expect(refreshGrants()).toBe(before);
+  });
+
+  it('refreshes exactly once for 200 concurrent callers on an expired token, all of whom get the new token', async () => {
+    const { id } = await connectLink(t, provider);
+    const original = await storedAccessToken(id);
+    const originalRefreshToken = await storedRefreshToken(id);
+    await expireStoredToken(t, id);
+    const before = refreshGrants();
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => tokenOf(t, id, '?minValidity=10')),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(200).fill(200));
+    const tokens = new Set(answers.map((answer) => answer.body.accessToken));
+    expect(tokens.size).toBe(1);
+    expect(tokens.has(original)).toBe(false);
+    expect(refreshGrants()).toBe(before + 1);
+    // The rotated refresh token is stored, and the grant is alive (a double refresh would have revoked it).
+    expect(await storedRefreshToken(id)).not.toBe(originalRefreshToken);
+    await t.http().post(`/v1/links/${id}/refresh`).set(bearer(t.adminKey)).expect(200);
+    expect(refreshGrants()).toBe(before + 2);
+    expect((await linkOf(id)).status).toBe('connected');
+  });
+
+  it('POST /refresh renews now, returns the link and records who asked', async () => {
+    const { id } = await connectLink(t, provider);
+    const before = (await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken;
+    const refreshed = await t
+      .http()
+      .post(`/v1/links/${id}/refresh`)
+      .set(bearer(t.adminKey))
+      .expect(200);
+    expect(refreshed.body).toMatchObject({ id, status: 'connected', refreshTokenPresent: true });
+    const after = (await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken;
+    expect(after).not.toBe(before);
+    const events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body
+      .items;
+    expect(events[0]).toMatchObject({
+      type: 'refreshed',
+      detail: { trigger: 'manual', refreshTokenRotated: true },
+    });
+    expect(events[0].actor).not.toBe('system');
+  });
+
+  it('moves the link to reauthorization_required on invalid_grant and keeps the refresh token', async () => {
+    const { id } = await connectLink(t, provider);
+    const refreshToken = await storedRefreshToken(id);
+    await provider.revokeAllGrants();
+    const response = await tokenOf(t, id).expect(409);
+    expect(response.body.code).toBe('reauthorization_required');
+    expect(response.body.detail).toMatch(/authorize the link again/);
+    const link = await linkOf(id);
+    expect(link).toMatchObject({ status: 'reauthorization_required', refreshTokenPresent: true });
+    expect(link.lastError.code).toBe('invalid_grant');
+    expect(await storedRefreshToken(id)).toBe(refreshToken);
+    const types = (
+      await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))
+    ).body.items.map((event: { type: string }) => event.type);
+    expect(types.slice(0, 2)).toEqual(['status_changed', 'refresh_failed']);
+    // Further requests do not call the provider again.
+    const before = refreshGrants();
+    expect((await tokenOf(t, id).expect(409)).body.code).toBe('reauthorization_required');
+    expect(refreshGrants()).toBe(before);
+  });
+
+  it('moves the link to error on invalid_client, and a new secret brings it back', async () => {
+    const { id } = await connectLink(t, provider);
+    await t
+      .http()
+      .patch(`/v1/links/${id}`)
+      .set(bearer(t.adminKey))
+      .send({ clientSecret: 'wrong-secret' })
+      .expect(200);
+    const response = await tokenOf(t, id).expect(409);
+    expect(response.body.code).toBe('link_error');
+    const link = await linkOf(id);
+    expect(link.status).toBe('error');
+    expect(link.lastError.code).toBe('invalid_client');
+    const fixed = await t
+      .http()
+      .patch(`/v1/links/${id}`)
+      .set(bearer(t.adminKey))
+      .send({ clientSecret: provider.clientSecret })
+      .expect(200);
+    expect(fixed.body.status).toBe('connected');
+    await tokenOf(t, id).expect(200);
+  });
+
+  describe('when the provider fails transiently', () => {
+    /** A link whose token endpoint is the fault server, relaying to the real provider until told otherwise. */
+    async function linkBehindFaultServer(): Promise<string> {
+      faults.respondWith({ proxyTo: `${provider.issuer}/token` });
+      const { id } = await connectLink(t, provider, { tokenEndpoint: faults.tokenEndpoint });
+      return id;
+    }
+
+    it.each([
+      ['a 500', { status: 500, body: '{}' }],
+      ['malformed JSON', { status: 200, body: '{"access_token":' }],
+      ['a closed connection', 'close' as const],
+      ['no answer within the timeout', 'hang' as const],
+    ])(
+      'answers 503 with Retry-After on %s, stays connected, keeps the refresh token, and backs off',
+      async (_name, fault) => {
+        const id = await linkBehindFaultServer();
+        const refreshToken = await storedRefreshToken(id);
+        const valid = (await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken;
+        faults.respondWith(fault);
+        const requestsBefore = faults.requests;
+        const response = await tokenOf(t, id, '?minValidity=60').expect(503);
+        expect(response.body.code).toBe('provider_unavailable');
+        expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+        expect(faults.requests).toBe(requestsBefore + 1);
+        const link = await linkOf(id);
+        expect(link).toMatchObject({ status: 'connected', refreshTokenPresent: true });
+        expect(link.lastError.code).toBe('provider_unavailable');
+        expect(await storedRefreshToken(id)).toBe(refreshToken);
+        // Backing off: the provider is not called again right away.
+        await tokenOf(t, id, '?minValidity=60').expect(503);
+        expect(faults.requests).toBe(requestsBefore + 1);
+        // A still-valid token is served while the provider is down when minValidity allows it.
+        expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe(valid);
+      },
+    );
+
+    it('honours Retry-After of a 429, then recovers once the provider is back', async () => {
+      const id = await linkBehindFaultServer();
+      faults.respondWith({
+        status: 429,
+        body: '{"error":"slow_down"}',
+        headers: { 'retry-after': '2' },
+      });
+      const requestsBefore = faults.requests;
+      const limited = await tokenOf(t, id).expect(503);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(2);
+      await sleep(1000);
+      await tokenOf(t, id).expect(503);
+      expect(faults.requests).toBe(requestsBefore + 1);
+      faults.respondWith({ proxyTo: `${provider.issuer}/token` });
+      await sleep(1300);
+      await tokenOf(t, id).expect(200);
+      expect(faults.requests).toBe(requestsBefore + 2);
+      expect((await linkOf(id)).lastError).toBeNull();
+    });
+  });
+
+  it('connects a client-credentials link with its first token request', async () => {
+    const { id } = await connectLink(t, provider, {
+      grantType: 'client_credentials',
+      authorizationEndpoint: undefined,
+      scopes: [provider.customScope],
+    });
+    expect((await linkOf(id)).status).toBe('pending_authorization');
+    const before = provider.grantCounts().client_credentials ?? 0;
+    const first = await tokenOf(t, id, '?minValidity=0').expect(200);
+    const second = await tokenOf(t, id, '?minValidity=0').expect(200);
+    expect(second.body.accessToken).toBe(first.body.accessToken);
+    expect(provider.grantCounts().client_credentials).toBe(before + 1);
+    const link = await linkOf(id);
+    expect(link).toMatchObject({ status: 'connected', refreshTokenPresent: false });
+    expect((await tokenOf(t, id, '?minValidity=60').expect(200)).body.accessToken).not.toBe(
+      first.body.accessToken,
+    );
+  });
+
+  it('forgets a deleted link at once, even with its token cached', async () => {
+    const { id } = await connectLink(t, provider);
+    await tokenOf(t, id, '?minValidity=0').expect(200);
+    await t.http().delete(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(204);
+    await tokenOf(t, id, '?minValidity=0').expect(404);
+  });
+
+  it('reports token requests, refreshes, their latency and links by status in /metrics', async () => {
+    const metrics = (await t.http().get('/metrics').set(bearer(t.adminKey)).expect(200)).text;
+    expect(metrics).toMatch(/outlink_token_requests_total\{result="refreshed"\} [1-9]/);
+    expect(metrics).toMatch(
+      /outlink_refreshes_total\{trigger="on_demand",result="success"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /outlink_refreshes_total\{trigger="on_demand",result="transient"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/outlink_refresh_duration_seconds_count\{trigger="on_demand"\} [1-9]/);
+    expect(metrics).toMatch(/outlink_links\{status="connected"\} [1-9]/);
+    expect(metrics).toMatch(/outlink_links\{status="reauthorization_required"\} [1-9]/);
+  });
+});
+
+describe(`background refresh (${BACKEND})`, () => {
+  it('renews a token before it expires with no caller', async () => {
+    const t = await startTestApp({
+      env: {
+        ALLOW_INSECURE_ENDPOINTS: 'true',
+        PUBLIC_BASE_URL: 'http://127.0.0.1:39997',
+        REFRESH_CHECK_INTERVAL_SECONDS: '1',
+        REFRESH_LEAD_SECONDS: '300',
+      },
+    });
+    const provider = await startTestProvider({
+      redirectUri: t.config.redirectUrl,
+      accessTokenTtlSeconds: 6,
+    });
+    try {
+      const { id } = await connectLink(t, provider);
+      const [{ access_token_expires_at: firstExpiry }] = await t.dataSource.query(
+        'SELECT access_token_expires_at FROM links WHERE id = $1',
+        [id],
+      );
+      // Due at half its 6 s lifetime (the lead is longer than the token lives), i.e. ~3 s before expiry.
+      const deadline = Date.now() + 8_000;
+      let events: { type: string; detail: { trigger?: string } }[] = [];
+      while (Date.now() < deadline) {
+        events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body.items;
+        if (events.some((event) => event.type === 'refreshed')) break;
+        await sleep(200);
+      }
+      const refreshed = events.find((event) => event.type === 'refreshed');
+      expect(refreshed?.detail.trigger).toBe('background');
+      const [{ access_token_expires_at: secondExpiry }] = await t.dataSource.query(
+        'SELECT access_token_expires_at FROM links WHERE id = $1',
+        [id],
+      );
+      expect(new Date(secondExpiry).getTime()).toBeGreaterThan(new Date(firstExpiry).getTime());
+      expect(Date.now()).toBeLessThan(new Date(firstExpiry).getTime()); // renewed before the old one expired
+      expect(provider.grantCounts().refresh_token).toBe(1);
+    } finally {
+      await t.close();
+      await provider.close();
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { expect } from '@jest/globals';
+import { authorizeWithPlainHttp, type TestProvider } from './oidc-provider.js';
+import { bearer, type TestApp } from './test-app.js';
+
+/** A custom link against the test provider, created and authorized the way an admin does it. */
+export async function connectLink(
+  t: TestApp,
+  provider: TestProvider,
+  overrides: Record<string, unknown> = {},
+): Promise<{ id: string }> {
+  const discovery = (await (
+    await fetch(`${provider.issuer}/.well-known/openid-configuration`)
+  ).json()) as {
+    authorization_endpoint: string;
+    token_endpoint: string;
+  };
+  const created = await t
+    .http()
+    .post('/v1/links')
+    .set(bearer(t.adminKey))
+    .send({
+      name: 'Helpdesk',
+      provider: 'custom',
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      scopes: ['openid', 'offline_access'],
+      authorizationEndpoint: discovery.authorization_endpoint,
+      tokenEndpoint: discovery.token_endpoint,
+      authorizationParams: { prompt: 'consent' },
+      ...overrides,
+    })
+    .expect(201);
+  const id = created.body.id as string;
+  if (created.body.grantType === 'client_credentials') return { id };
+  const started = await t
+    .http()
+    .post(`/v1/links/${id}/authorize`)
+    .set(bearer(t.adminKey))
+    .expect(201);
+  const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string);
+  await t
+    .http()
+    .get(`${redirect.pathname}${redirect.search}`)
+    .set('accept', 'application/json')
+    .expect(200);
+  const link = await t.http().get(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(200);
+  expect(link.body.status).toBe('connected');
+  return { id };
+}
+
+export const tokenOf = (t: TestApp, linkId: string, query = '', key = t.adminKey) =>
+  t.http().get(`/v1/links/${linkId}/token${query}`).set(bearer(key));
+
+/**
+ * Makes the stored access token look expired, as if its lifetime had passed, without waiting for
+ * it. The link has never been served, so no replica holds it in its cache.
+ */
+export async function expireStoredToken(t: TestApp, linkId: string): Promise<void> {
+  await t.dataSource.query(
+    `UPDATE links SET access_token_expires_at = now() - interval '1 second' WHERE id = $1`,
+    [linkId],
+  );
+}
