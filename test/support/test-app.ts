@@ -6,7 +6,6 @@ import { createApp } from '../../src/app.factory.js';
 import { generateApiKey } from '../../src/auth/api-key-secret.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { fillInGeneratedSecrets } from '../../src/config/generated-secrets.js';
-import { generateEncryptionKeyEntry } from '../../src/crypto/key-ring.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** Every log line an app wrote, so tests can prove what never reaches the logs. */
@@ -52,7 +51,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     loadConfig({
       DATA_DIR: database.dataDir,
       ADMIN_API_KEY: adminKey,
-      ENCRYPTION_KEYS: generateEncryptionKeyEntry('test'),
+      ENCRYPTION_KEYS: database.encryptionKeys,
       LOG_LEVEL: 'info',
       ...options.env,
     }),

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { generateEncryptionKeyEntry } from '../../src/crypto/key-ring.js';
 import { dataSourceOptions, type DatabaseTarget } from '../../src/database/data-source-options.js';
 import {
   startEmbeddedPostgres,
@@ -21,6 +22,8 @@ export const BACKEND = TEST_DATABASE_URL ? 'postgresql' : 'pglite';
 
 export interface TestDatabase {
   target: DatabaseTarget;
+  /** ENCRYPTION_KEYS for every app on this database: replicas must share them to read secrets. */
+  encryptionKeys: string;
   /** A scratch DATA_DIR for the app (key files; PGlite's files in embedded mode). */
   dataDir: string;
   /** Stops PGlite (for restart tests) without deleting anything. */
@@ -85,6 +88,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await adminQuery(`CREATE DATABASE ${name}`);
     return {
       target: { url: databaseUrlWithName(TEST_DATABASE_URL, name), embedded: false },
+      encryptionKeys: generateEncryptionKeyEntry('test'),
       dataDir,
       stop: () => Promise.resolve(),
       restart: () => Promise.resolve(),
@@ -102,6 +106,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const target: DatabaseTarget = { url: embedded.url, embedded: true };
   return {
     target,
+    encryptionKeys: generateEncryptionKeyEntry('test'),
     dataDir,
     stop: async () => {
       await embedded?.stop();
