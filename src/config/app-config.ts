@@ -30,6 +30,8 @@ export class AppConfig {
   refreshLeadSeconds: number;
   refreshCheckIntervalSeconds: number;
   providerTimeoutSeconds: number;
+  /** Provider calls one replica's background refresher makes at once. */
+  refreshConcurrency: number;
   authFailuresPerMinute: number;
   logLevel: LogLevel;
   production: boolean;
@@ -85,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     refreshLeadSeconds: dto.REFRESH_LEAD_SECONDS,
     refreshCheckIntervalSeconds: dto.REFRESH_CHECK_INTERVAL_SECONDS,
     providerTimeoutSeconds: dto.PROVIDER_TIMEOUT_SECONDS,
+    refreshConcurrency: dto.REFRESH_CONCURRENCY,
     authFailuresPerMinute: dto.AUTH_FAILURES_PER_MINUTE,
     logLevel: dto.LOG_LEVEL,
     production,

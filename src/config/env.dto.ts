@@ -115,6 +115,13 @@ export class EnvDto {
   @Transform(toInteger)
   @IsInt()
   @Min(1)
+  @Max(256)
+  REFRESH_CONCURRENCY: number = 16;
+
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
   @Max(100000)
   AUTH_FAILURES_PER_MINUTE: number = 20;
 

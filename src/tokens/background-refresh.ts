@@ -9,9 +9,6 @@ import { AppConfig } from '../config/app-config.js';
 import { TokenRefresher } from './token-refresher.js';
 import { TokenStore } from './token-store.js';
 
-const CLAIM_BATCH = 50;
-/** Provider calls one replica makes at once in the background. */
-export const BACKGROUND_CONCURRENCY = 8;
 const INTERVAL_NAME = 'background-refresh';
 
 /**
@@ -61,22 +58,18 @@ export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicat
   private async refreshDueLinks(): Promise<void> {
     let refreshed = 0;
     while (!this.stopping) {
+      // Claim no more than can be refreshed at once: a claimed link waiting in a queue could
+      // outlive its lease and be claimed again by another replica.
       const claimed = await this.store.claimDue(
         this.refresher.holder,
         this.refresher.leaseSeconds,
         this.config.refreshLeadSeconds,
-        CLAIM_BATCH,
+        this.config.refreshConcurrency,
       );
       if (claimed.length === 0) break;
-      const queue = [...claimed];
-      const worker = async (): Promise<void> => {
-        for (let next = queue.shift(); next; next = queue.shift()) {
-          // Failures are recorded on the link (status, lastError, backoff) by the refresher.
-          await this.refresher.refreshClaimed(next).catch(() => undefined);
-          refreshed++;
-        }
-      };
-      await Promise.all(Array.from({ length: BACKGROUND_CONCURRENCY }, worker));
+      // Failures are recorded on the link (status, lastError, backoff) by the refresher.
+      await Promise.all(claimed.map((link) => this.refresher.refreshClaimed(link).catch(() => undefined)));
+      refreshed += claimed.length;
     }
     if (refreshed > 0) this.logger.log(`Background refresh renewed or tried ${refreshed} link(s)`);
   }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encryptionContext } from '../../src/crypto/encrypted-column.js';
 import { KeyRing } from '../../src/crypto/key-ring.js';
+import { OAuthClient } from '../../src/oauth/oauth-client.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
 import { connectLink, expireStoredToken, tokenOf } from '../support/connected-link.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
@@ -297,6 +298,42 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
     await tokenOf(t, id, '?minValidity=0').expect(200);
     await t.http().delete(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(204);
     await tokenOf(t, id, '?minValidity=0').expect(404);
+  });
+
+  it('revokes the refresh token at the provider when the link is deleted, and records it', async () => {
+    const discovery = (await (
+      await fetch(`${provider.issuer}/.well-known/openid-configuration`)
+    ).json()) as {
+      revocation_endpoint: string;
+      token_endpoint: string;
+    };
+    const { id } = await connectLink(t, provider, {
+      revocationEndpoint: discovery.revocation_endpoint,
+    });
+    const refreshToken = await storedRefreshToken(id);
+    await t.http().delete(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(204);
+    const events = (
+      await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey)).expect(200)
+    ).body.items;
+    expect(events.slice(0, 2).map((event: { type: string }) => event.type)).toEqual([
+      'deleted',
+      'revoked',
+    ]);
+    expect(events[1].detail).toEqual({ revoked: true });
+    const settings = {
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      tokenEndpointAuthMethod: 'client_secret_basic' as const,
+      server: {
+        issuer: provider.issuer,
+        authorizationEndpoint: null,
+        tokenEndpoint: discovery.token_endpoint,
+        revocationEndpoint: null,
+      },
+    };
+    await expect(t.app.get(OAuthClient).refresh(settings, refreshToken)).rejects.toMatchObject({
+      kind: 'invalid_grant',
+    });
   });
 
   it('reports token requests, refreshes, their latency and links by status in /metrics', async () => {
