@@ -50,7 +50,11 @@ export class TokenRefresher implements BeforeApplicationShutdown {
   private readonly logger = new Logger(TokenRefresher.name);
   /** This replica's identity in lease columns. */
   readonly holder = randomUUID();
-  /** The lease outlives the provider timeout, so a live holder never loses it mid-call. */
+  /**
+   * The lease outlives the provider timeout with room to spare (30 s at the default 10 s
+   * timeout), so a live holder never loses it mid-call, and a crashed one blocks the link only
+   * that long.
+   */
   readonly leaseSeconds: number;
   private readonly inFlight = new Map<string, Promise<TokenState>>();
 
@@ -61,7 +65,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     private readonly metrics: MetricsService,
     config: AppConfig,
   ) {
-    this.leaseSeconds = Math.max(30, config.providerTimeoutSeconds * 2 + 10);
+    this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
 
   /** Renews the link's token, or joins the renewal already running for it. */
