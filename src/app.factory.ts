@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule, type AppRuntime } from './app.module.js';
+import { useStrictJsonBodies } from './common/json-body.js';
 import { createRootLogger } from './common/logging.js';
 import { buildOpenApiDocument, setUpSwaggerUi } from './common/openapi.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -50,11 +51,14 @@ export async function createApp(
     adapter,
     {
       bufferLogs: true,
+      // Nest's parsers would also take form bodies and text; useStrictJsonBodies is the only one.
+      bodyParser: false,
     },
   );
   app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  useStrictJsonBodies(fastify);
   const { onRoute } = options;
   if (onRoute) {
     fastify.addHook('onRoute', (route) => {

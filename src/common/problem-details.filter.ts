@@ -1,10 +1,4 @@
-import {
-  Catch,
-  HttpException,
-  Logger,
-  type ArgumentsHost,
-  type ExceptionFilter,
-} from '@nestjs/common';
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from './app-error.js';
 
@@ -121,6 +115,8 @@ function fromHttpException(exception: HttpException, request: FastifyRequest): A
   }
   const code =
     CODE_BY_HTTP_STATUS[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed');
+  if (status >= 500)
+    request.log.error({ err: exception, route: request.routeOptions?.url }, 'HTTP 5xx error');
   return new AppError(code, status >= 500 ? 'An unexpected error occurred.' : exception.message);
 }
 
@@ -130,8 +126,6 @@ function fromHttpException(exception: HttpException, request: FastifyRequest): A
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('ProblemDetails');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
     const request = context.getRequest<FastifyRequest>();
@@ -161,10 +155,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private unexpected(exception: unknown, request: FastifyRequest): AppError {
-    this.logger.error(
-      { err: exception, requestId: request.id, route: request.routeOptions?.url },
-      'Unhandled error',
-    );
+    // The request's own logger: it carries the request id and belongs to this application.
+    // Nest's Logger would go through nestjs-pino's process-wide root, which is the first
+    // application created in the process and is not bound to the request.
+    request.log.error({ err: exception, route: request.routeOptions?.url }, 'Unhandled error');
     return new AppError(
       'internal_error',
       'An unexpected error occurred. The request id identifies it in the logs.',

@@ -1,0 +1,158 @@
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { AppConfig, ConfigError, loadConfig } from './app-config.js';
+
+const KEY_A = randomBytes(32).toString('base64');
+const KEY_B = randomBytes(32).toString('base64');
+
+function configErrorOf(env: Record<string, string>): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  return caught as ConfigError;
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toBeInstanceOf(AppConfig);
+    expect({ ...config }).toEqual({
+      port: 3000,
+      host: '0.0.0.0',
+      publicBaseUrl: 'http://localhost:3000',
+      databaseUrl: undefined,
+      dataDir: resolve('./data'),
+      adminApiKey: undefined,
+      encryptionKeys: [],
+      allowInsecureEndpoints: false,
+      refreshLeadSeconds: 300,
+      refreshCheckIntervalSeconds: 30,
+      providerTimeoutSeconds: 10,
+      refreshConcurrency: 16,
+      authFailuresPerMinute: 20,
+      logLevel: 'info',
+      production: false,
+    });
+    expect(config.redirectUrl).toBe('http://localhost:3000/v1/oauth/callback');
+  });
+
+  it('reads and converts every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgresql://outlink:pw@db:5432/outlink',
+      DATA_DIR: '/var/lib/outlink',
+      ADMIN_API_KEY: `olk_${'A'.repeat(32)}`,
+      ENCRYPTION_KEYS: `new:${KEY_A}, old:${KEY_B}`,
+      ALLOW_INSECURE_ENDPOINTS: 'yes',
+      REFRESH_LEAD_SECONDS: '600',
+      REFRESH_CHECK_INTERVAL_SECONDS: ' 15 ',
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'production',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      publicBaseUrl: 'http://localhost:8080',
+      databaseUrl: 'postgresql://outlink:pw@db:5432/outlink',
+      dataDir: '/var/lib/outlink',
+      adminApiKey: `olk_${'A'.repeat(32)}`,
+      allowInsecureEndpoints: true,
+      refreshLeadSeconds: 600,
+      refreshCheckIntervalSeconds: 15,
+      logLevel: 'debug',
+      production: true,
+    });
+    expect(config.encryptionKeys.map((key) => key.id)).toEqual(['new', 'old']);
+    expect(config.encryptionKeys[0].key.equals(Buffer.from(KEY_A, 'base64'))).toBe(true);
+  });
+
+  it('lists every bad variable at once in one ConfigError', () => {
+    const error = configErrorOf({
+      PORT: 'abc',
+      LOG_LEVEL: 'loud',
+      ALLOW_INSECURE_ENDPOINTS: 'maybe',
+      DATABASE_URL: 'mysql://x',
+      ENCRYPTION_KEYS: 'bad',
+    });
+    for (const variable of [
+      'PORT',
+      'LOG_LEVEL',
+      'ALLOW_INSECURE_ENDPOINTS',
+      'DATABASE_URL',
+      'ENCRYPTION_KEYS',
+    ]) {
+      expect(error.problems.filter((problem) => problem.startsWith(variable))).not.toHaveLength(0);
+      expect(error.message).toContain(`  - ${variable}`);
+    }
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toMatch(/^Invalid configuration:\n/);
+  });
+
+  it('refuses out-of-range numbers', () => {
+    const error = configErrorOf({ PORT: '70000', REFRESH_CHECK_INTERVAL_SECONDS: '0' });
+    expect(error.problems).toHaveLength(2);
+    expect(error.problems.join('\n')).toMatch(/PORT/);
+    expect(error.problems.join('\n')).toMatch(/REFRESH_CHECK_INTERVAL_SECONDS/);
+  });
+
+  it('requires ENCRYPTION_KEYS with DATABASE_URL in production only', () => {
+    const databaseUrl = 'postgres://outlink@db/outlink';
+    const error = configErrorOf({ NODE_ENV: 'production', DATABASE_URL: databaseUrl });
+    expect(error.problems).toEqual([expect.stringMatching(/^ENCRYPTION_KEYS is required/)]);
+
+    expect(loadConfig({ DATABASE_URL: databaseUrl }).production).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development', DATABASE_URL: databaseUrl }).databaseUrl).toBe(
+      databaseUrl,
+    );
+    // Embedded production keeps its generated key file; with keys given, PostgreSQL is fine too.
+    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl,
+        ENCRYPTION_KEYS: `k:${KEY_A}`,
+      }).encryptionKeys,
+    ).toHaveLength(1);
+  });
+
+  it('trims trailing slashes from PUBLIC_BASE_URL and builds the redirect URL from it', () => {
+    const config = loadConfig({ PUBLIC_BASE_URL: 'https://outlink.example.com/base//' });
+    expect(config.publicBaseUrl).toBe('https://outlink.example.com/base');
+    expect(config.redirectUrl).toBe('https://outlink.example.com/base/v1/oauth/callback');
+    expect(loadConfig({ PUBLIC_BASE_URL: 'https://outlink.example.com/' }).redirectUrl).toBe(
+      'https://outlink.example.com/v1/oauth/callback',
+    );
+    for (const bad of ['outlink.example.com', 'ftp://x', 'https://x/?a=1', 'https://x/#f']) {
+      expect(configErrorOf({ PUBLIC_BASE_URL: bad }).problems).toEqual([
+        expect.stringMatching(/^PUBLIC_BASE_URL/),
+      ]);
+    }
+  });
+
+  it('never quotes a provided secret in its error message', () => {
+    const shortKey = randomBytes(31).toString('base64');
+    const adminKey = `olk_short${'x'.repeat(5)}`;
+    const error = configErrorOf({
+      ENCRYPTION_KEYS: `good:${KEY_A},short:${shortKey},${KEY_B},good:${KEY_A}`,
+      ADMIN_API_KEY: adminKey,
+      DATABASE_URL: 'mysql://outlink:hunter2-password@db/outlink',
+      PORT: 'abc',
+    });
+    // Each problem was found ...
+    expect(error.problems.join('\n')).toMatch(/entry 2: the key decodes to 31 bytes/);
+    expect(error.problems.join('\n')).toMatch(/entry 3 is not of the form/);
+    expect(error.problems.join('\n')).toMatch(/entry 4: key id "good" is used more than once/);
+    expect(error.problems.join('\n')).toMatch(/ADMIN_API_KEY/);
+    // ... and none of the values shows.
+    for (const secret of [KEY_A, KEY_B, shortKey, adminKey, 'hunter2-password']) {
+      expect(error.message).not.toContain(secret);
+      expect(error.problems.join('\n')).not.toContain(secret);
+    }
+  });
+});
