@@ -192,7 +192,12 @@ export class LinksService {
         });
       } else if (clientSecret && current.status === 'error' && current.refreshTokenPresent) {
         // A new secret is the fix for invalid_client (e.g. an expired Microsoft secret): retry.
-        Object.assign(changes, { status: 'connected', lastError: null, refreshNotBefore: null, refreshFailures: 0 });
+        Object.assign(changes, {
+          status: 'connected',
+          lastError: null,
+          refreshNotBefore: null,
+          refreshFailures: 0,
+        });
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(stripUndefined(patch)).map((field) =>

@@ -50,16 +50,14 @@ export class OAuthCallbackController {
       const { link, advice } = await this.authorizations.complete(callback);
       const message = `${link.name} is connected. You can close this window.`;
       if (wantsJson(request)) {
-        await reply
-          .status(200)
-          .send({
-            linkId: link.id,
-            name: link.name,
-            status: link.status,
-            refreshTokenPresent: link.refreshTokenPresent,
-            message,
-            advice,
-          });
+        await reply.status(200).send({
+          linkId: link.id,
+          name: link.name,
+          status: link.status,
+          refreshTokenPresent: link.refreshTokenPresent,
+          message,
+          advice,
+        });
         return;
       }
       await reply

@@ -68,7 +68,9 @@ export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicat
       );
       if (claimed.length === 0) break;
       // Failures are recorded on the link (status, lastError, backoff) by the refresher.
-      await Promise.all(claimed.map((link) => this.refresher.refreshClaimed(link).catch(() => undefined)));
+      await Promise.all(
+        claimed.map((link) => this.refresher.refreshClaimed(link).catch(() => undefined)),
+      );
       refreshed += claimed.length;
     }
     if (refreshed > 0) this.logger.log(`Background refresh renewed or tried ${refreshed} link(s)`);
