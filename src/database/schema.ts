@@ -12,4 +12,8 @@ import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefr
  * (TypeORM's glob loading does not).
  */
 export const ENTITIES = [ApiKeyEntity, LinkEntity, LinkEventEntity, AuthorizationRequestEntity];
-export const MIGRATIONS = [CreateApiKeys1763900000000, CreateLinks1763910000000, AddRefreshState1763920000000];
+export const MIGRATIONS = [
+  CreateApiKeys1763900000000,
+  CreateLinks1763910000000,
+  AddRefreshState1763920000000,
+];
