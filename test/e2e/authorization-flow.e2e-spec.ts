@@ -6,6 +6,7 @@ import {
   LINK_ACCESS_TOKEN,
   LINK_REFRESH_TOKEN,
 } from '../../src/database/encrypted-columns.js';
+import { createCustomLink } from '../support/connected-link.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import {
   authorizeWithPlainHttp,
@@ -51,25 +52,8 @@ describe(`authorization-code flow against a real OpenID provider (${BACKEND})`, 
     await faults?.close();
   });
 
-  async function createLink(overrides: object = {}): Promise<Link> {
-    const response = await t
-      .http()
-      .post('/v1/links')
-      .set(bearer(t.adminKey))
-      .send({
-        name: 'Helpdesk',
-        provider: 'custom',
-        clientId: provider.clientId,
-        clientSecret: provider.clientSecret,
-        scopes: ['openid', 'offline_access'],
-        authorizationEndpoint: endpoints.authorization_endpoint,
-        tokenEndpoint: endpoints.token_endpoint,
-        authorizationParams: { prompt: 'consent' },
-        ...overrides,
-      })
-      .expect(201);
-    return response.body as Link;
-  }
+  const createLink = async (overrides: Record<string, unknown> = {}): Promise<Link> =>
+    (await createCustomLink(t, provider, overrides)) as unknown as Link;
 
   async function startAuthorization(linkId: string): Promise<URL> {
     const response = await t

@@ -2,12 +2,15 @@ import { expect } from '@jest/globals';
 import { authorizeWithPlainHttp, type TestProvider } from './oidc-provider.js';
 import { bearer, type TestApp } from './test-app.js';
 
-/** A custom link against the test provider, created and authorized the way an admin does it. */
-export async function connectLink(
+/** What these helpers need of a replica: an in-process TestApp or a ChildReplica. */
+type Replica = Pick<TestApp, 'http' | 'adminKey'>;
+
+/** Creates (without authorizing) a custom link against the test provider, as an admin would. */
+export async function createCustomLink(
   t: TestApp,
   provider: TestProvider,
   overrides: Record<string, unknown> = {},
-): Promise<{ id: string }> {
+): Promise<Record<string, unknown> & { id: string; grantType: string }> {
   const discovery = (await (
     await fetch(`${provider.issuer}/.well-known/openid-configuration`)
   ).json()) as {
@@ -30,8 +33,17 @@ export async function connectLink(
       ...overrides,
     })
     .expect(201);
-  const id = created.body.id as string;
-  if (created.body.grantType === 'client_credentials') return { id };
+  return created.body as Record<string, unknown> & { id: string; grantType: string };
+}
+
+/** A custom link against the test provider, created and authorized the way an admin does it. */
+export async function connectLink(
+  t: TestApp,
+  provider: TestProvider,
+  overrides: Record<string, unknown> = {},
+): Promise<{ id: string }> {
+  const { id, grantType } = await createCustomLink(t, provider, overrides);
+  if (grantType === 'client_credentials') return { id };
   const started = await t
     .http()
     .post(`/v1/links/${id}/authorize`)
@@ -48,14 +60,17 @@ export async function connectLink(
   return { id };
 }
 
-export const tokenOf = (t: TestApp, linkId: string, query = '', key = t.adminKey) =>
+export const tokenOf = (t: Replica, linkId: string, query = '', key = t.adminKey) =>
   t.http().get(`/v1/links/${linkId}/token${query}`).set(bearer(key));
 
 /**
  * Makes the stored access token look expired, as if its lifetime had passed, without waiting for
  * it. The link has never been served, so no replica holds it in its cache.
  */
-export async function expireStoredToken(t: TestApp, linkId: string): Promise<void> {
+export async function expireStoredToken(
+  t: Pick<TestApp, 'dataSource'>,
+  linkId: string,
+): Promise<void> {
   await t.dataSource.query(
     `UPDATE links SET access_token_expires_at = now() - interval '1 second' WHERE id = $1`,
     [linkId],
