@@ -8,6 +8,17 @@ import { LinkEventEntity, type LinkEventType } from './link-event.entity.js';
 
 export const SYSTEM_ACTOR = 'system';
 
+/**
+ * Event times strictly increase within a process, so that events written in one transaction
+ * (e.g. `revoked` then `deleted`) list in the order they happened; timestamps are kept at
+ * millisecond precision because that is what the page cursors carry.
+ */
+let lastEventTime = 0;
+function nextEventTime(): Date {
+  lastEventTime = Math.max(Date.now(), lastEventTime + 1);
+  return new Date(lastEventTime);
+}
+
 /** The audit trail (SPEC §5). Callers pass their transaction's manager so an event and its change commit together. */
 @Injectable()
 export class LinkEventsService {
@@ -24,7 +35,7 @@ export class LinkEventsService {
   ): Promise<void> {
     await manager.query(
       'INSERT INTO link_events (id, link_id, type, at, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)',
-      [randomUUID(), linkId, type, new Date(), actor, JSON.stringify(detail)],
+      [randomUUID(), linkId, type, nextEventTime(), actor, JSON.stringify(detail)],
     );
   }
 
