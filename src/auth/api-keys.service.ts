@@ -9,6 +9,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { ChangeNotifications } from '../database/change-notifications.js';
+import { ApiKeyCache } from './api-key-cache.js';
 import type { ApiKeyPrincipal } from './api-key-principal.js';
 import { apiKeyHint, generateApiKey, hashApiKey, hashesEqual } from './api-key-secret.js';
 import type { CreateApiKeyDto } from './api-key.dto.js';
@@ -23,11 +25,15 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(ApiKeysService.name);
   /** lastUsedAt is batched (SPEC §10) so that authenticating costs no write per request. */
   private pendingUsage = new Map<string, Date>();
+  private readonly cache: ApiKeyCache;
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly apiKeys: Repository<ApiKeyEntity>,
     private readonly config: AppConfig,
-  ) {}
+    private readonly changes: ChangeNotifications,
+  ) {
+    this.cache = new ApiKeyCache(changes);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.adminApiKey !== undefined)
@@ -35,6 +41,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.cache.close();
     await this.flushUsage().catch((error: unknown) =>
       this.logger.warn({ err: error }, 'Could not record API key usage at shutdown'),
     );
@@ -55,8 +62,12 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
         .where('from_environment AND key_hash IS DISTINCT FROM :keyHash', {
           keyHash: keyHash ?? null,
         })
+        .returning('id')
         .execute();
-      if (removed.affected) this.logger.log('The previous ADMIN_API_KEY no longer works');
+      const removedIds = (removed.raw as { id: string }[]).map((row) => row.id);
+      // Replicas still running with the old value may have it cached.
+      for (const id of removedIds) await this.changes.publish({ kind: 'api_key', id }, manager);
+      if (removedIds.length > 0) this.logger.log('The previous ADMIN_API_KEY no longer works');
       if (key === undefined || keyHash === undefined) return;
       await manager
         .createQueryBuilder()
@@ -97,25 +108,47 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
     return this.apiKeys.find({ order: { createdAt: 'DESC', id: 'ASC' } });
   }
 
+  /** SPEC §3: once this returns, every replica refuses the key within 1 second. */
   async delete(id: string): Promise<void> {
-    const entity = await this.apiKeys.findOneBy({ id });
-    if (!entity) throw ApiKeyErrors.notFound();
-    if (entity.fromEnvironment) throw ApiKeyErrors.environmentKeyIsPermanent();
-    await this.apiKeys.delete({ id });
+    await this.apiKeys.manager.transaction(async (manager) => {
+      const entity = await manager.findOne(ApiKeyEntity, {
+        where: { id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!entity) throw ApiKeyErrors.notFound();
+      if (entity.fromEnvironment) throw ApiKeyErrors.environmentKeyIsPermanent();
+      await manager.delete(ApiKeyEntity, { id });
+      // Other replicas hear of it on commit, and drop their cached copy of the key.
+      await this.changes.publish({ kind: 'api_key', id }, manager);
+    });
     this.pendingUsage.delete(id);
   }
 
   /** The principal for a presented key, or undefined when no such key exists. */
   async authenticate(presentedKey: string): Promise<ApiKeyPrincipal | undefined> {
     const presentedHash = hashApiKey(presentedKey);
+    // A Map lookup is not constant-time, but it compares hashes, which tell an attacker nothing
+    // about any key.
+    const cached = this.cache.get(presentedHash);
+    if (cached !== undefined) {
+      this.pendingUsage.set(cached.id, new Date());
+      return cached;
+    }
+    const fill = this.cache.startFill();
     const entity = await this.apiKeys.findOne({
       where: { keyHash: presentedHash },
       select: { id: true, role: true, linkIds: true, keyHash: true },
     });
     // The index lookup finds the row; the final check is constant-time all the same (SPEC §8).
     if (!entity || !hashesEqual(entity.keyHash, presentedHash)) return undefined;
+    const principal: ApiKeyPrincipal = {
+      id: entity.id,
+      role: entity.role,
+      linkIds: entity.linkIds,
+    };
+    this.cache.set(presentedHash, principal, fill);
     this.pendingUsage.set(entity.id, new Date());
-    return { id: entity.id, role: entity.role, linkIds: entity.linkIds };
+    return principal;
   }
 
   @Interval('flush-api-key-usage', USAGE_FLUSH_INTERVAL_MS)

@@ -30,8 +30,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * A connection that died without a FIN or RST (failover, network partition) raises no error for
  * hours; a periodic round trip finds it, so that caches stop trusting a silent listener.
  */
-const HEARTBEAT_INTERVAL_MS = 5_000;
-const HEARTBEAT_TIMEOUT_MS = 3_000;
+const HEARTBEAT_INTERVAL_MS = 2_000;
+const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 /** The change a notification payload names, or undefined for anything else. */
 export function parseChange(payload: string | undefined): Change | undefined {
