@@ -486,6 +486,12 @@ describe('OAuthClient against a real oidc-provider', () => {
       expect(await refreshFailure()).toMatchObject({ kind: 'transient', httpStatus: 200 });
     });
 
+    it('rejects a token type it cannot use', async () => {
+      faults.respondWith({ status: 200, body: '{"access_token":"at","token_type":"mac"}' });
+
+      expect(await refreshFailure()).toMatchObject({ kind: 'rejected', httpStatus: 200 });
+    });
+
     it('classifies a hanging endpoint as transient once PROVIDER_TIMEOUT_SECONDS passed', async () => {
       faults.respondWith('hang');
       const impatient = clientFor({ PROVIDER_TIMEOUT_SECONDS: '1' });
