@@ -7,7 +7,7 @@ type Replica = Pick<TestApp, 'http' | 'adminKey'>;
 
 /** Creates (without authorizing) a custom link against the test provider, as an admin would. */
 export async function createCustomLink(
-  t: TestApp,
+  t: Replica,
   provider: TestProvider,
   overrides: Record<string, unknown> = {},
 ): Promise<Record<string, unknown> & { id: string; grantType: string }> {
@@ -38,7 +38,7 @@ export async function createCustomLink(
 
 /** A custom link against the test provider, created and authorized the way an admin does it. */
 export async function connectLink(
-  t: TestApp,
+  t: Replica,
   provider: TestProvider,
   overrides: Record<string, unknown> = {},
 ): Promise<{ id: string }> {

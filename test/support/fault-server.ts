@@ -8,7 +8,11 @@ export type Fault =
   | 'hang'
   /** Destroys the socket without answering. */
   | 'close'
-  /** Forwards the request to a real token endpoint and relays its answer (after delayMs). */
+  /**
+   * Forwards the request to a real token endpoint and relays its answer (after delayMs). A request
+   * whose client has gone by then (timed out, or its process was killed) is not forwarded: the
+   * provider never sees it, so a refresh token in it stays unused.
+   */
   | { proxyTo: string; delayMs?: number };
 
 export interface FaultServer {
@@ -80,6 +84,7 @@ export async function startFaultServer(): Promise<FaultServer> {
       if (current === 'hang') return;
       if (typeof current === 'object' && 'proxyTo' in current) {
         const relay = (): void => {
+          if (request.socket.destroyed) return;
           forward(current.proxyTo, request.headers, Buffer.concat(chunks)).then(
             (upstream) => answer(response, upstream),
             () => response.writeHead(502).end(),

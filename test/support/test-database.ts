@@ -39,8 +39,8 @@ function databaseUrlWithName(url: string, name: string): string {
   return parsed.toString();
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     await client.query(sql);
@@ -81,19 +81,28 @@ async function pgliteTemplateDir(): Promise<string> {
   return templateDir;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /**
+   * A PostgreSQL server to create the database on, whatever the selected back end (e.g. a
+   * private cluster a test stops and starts). Default: TEST_DATABASE_URL, or PGlite without it.
+   */
+  adminUrl?: string;
+}
+
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outlink-test-'));
-  if (TEST_DATABASE_URL) {
+  const adminUrl = options.adminUrl ?? TEST_DATABASE_URL;
+  if (adminUrl) {
     const name = `outlink_test_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`CREATE DATABASE ${name}`);
+    await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
     return {
-      target: { url: databaseUrlWithName(TEST_DATABASE_URL, name), embedded: false },
+      target: { url: databaseUrlWithName(adminUrl, name), embedded: false },
       encryptionKeys: generateEncryptionKeyEntry('test'),
       dataDir,
       stop: () => Promise.resolve(),
       restart: () => Promise.resolve(),
       dispose: async () => {
-        await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
