@@ -156,12 +156,19 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
     if (this.pendingUsage.size === 0) return;
     const batch = this.pendingUsage;
     this.pendingUsage = new Map();
-    await this.apiKeys.query(
-      `UPDATE api_keys SET last_used_at = usage.used_at
-         FROM unnest($1::uuid[], $2::timestamptz[]) AS usage(id, used_at)
-        WHERE api_keys.id = usage.id
-          AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < usage.used_at)`,
-      [[...batch.keys()], [...batch.values()].map((usedAt) => usedAt.toISOString())],
-    );
+    try {
+      await this.apiKeys.query(
+        `UPDATE api_keys SET last_used_at = usage.used_at
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS usage(id, used_at)
+          WHERE api_keys.id = usage.id
+            AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < usage.used_at)`,
+        [[...batch.keys()], [...batch.values()].map((usedAt) => usedAt.toISOString())],
+      );
+    } catch (error) {
+      // Keep the batch for the next flush (e.g. the database is restarting); newer uses win.
+      for (const [id, usedAt] of batch)
+        if (!this.pendingUsage.has(id)) this.pendingUsage.set(id, usedAt);
+      throw error;
+    }
   }
 }
