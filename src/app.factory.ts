@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule, type AppRuntime } from './app.module.js';
+import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
 import { useStrictJsonBodies } from './common/json-body.js';
 import { createRootLogger } from './common/logging.js';
 import { buildOpenApiDocument, setUpSwaggerUi } from './common/openapi.js';
@@ -45,6 +46,9 @@ export async function createApp(
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Errors Fastify and Node answer before Nest runs are problem+json too (SPEC §2).
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ ...runtime, logger }),

@@ -6,6 +6,9 @@
 export type ErrorCode =
   | 'validation_failed'
   | 'invalid_json'
+  | 'malformed_request'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'unauthorized'

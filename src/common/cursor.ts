@@ -7,6 +7,7 @@ export interface PagePosition {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** An opaque cursor: base64url of `[iso time, id]`; clients must not build it themselves. */
 export function encodeCursor(position: PagePosition): string {
@@ -28,8 +29,12 @@ export function decodeCursor(cursor: string): PagePosition {
   if (!Array.isArray(decoded) || decoded.length !== 2) throw invalid();
   const [iso, id] = decoded as unknown[];
   if (typeof iso !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  // Only what encodeCursor writes: an extended year such as -271821 is a valid Date but out of
+  // PostgreSQL's timestamptz range, and was a 500.
   const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) throw invalid();
+  if (Number.isNaN(at.getTime()) || !ISO_TIMESTAMP.test(iso) || at.toISOString() !== iso) {
+    throw invalid();
+  }
   return { at, id };
 }
 

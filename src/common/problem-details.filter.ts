@@ -21,6 +21,12 @@ export function describeErrorCode(code: ErrorCode): { status: number; title: str
       return { status: 400, title: 'Validation failed' };
     case 'invalid_json':
       return { status: 400, title: 'Malformed request body' };
+    case 'malformed_request':
+      return { status: 400, title: 'Malformed HTTP request' };
+    case 'request_timeout':
+      return { status: 408, title: 'Request timeout' };
+    case 'headers_too_large':
+      return { status: 431, title: 'Request headers too large' };
     case 'unauthorized':
       return { status: 401, title: 'Unauthorized' };
     case 'forbidden':
@@ -120,6 +126,20 @@ function fromHttpException(exception: HttpException, request: FastifyRequest): A
   return new AppError(code, status >= 500 ? 'An unexpected error occurred.' : exception.message);
 }
 
+/** The RFC 9457 body of an error; 5xx answers carry the request id, to find the logs. */
+export function problemFor(error: AppError, requestId: string): ProblemDetails {
+  const { status, title } = describeErrorCode(error.code);
+  return {
+    type: `urn:outlink:problem:${error.code}`,
+    title,
+    status,
+    detail: error.detail,
+    code: error.code,
+    ...(error.errors ? { errors: error.errors } : {}),
+    ...(status >= 500 ? { requestId } : {}),
+  };
+}
+
 /**
  * Turns every error into RFC 9457 problem+json (SPEC §2). Anything not recognised is a logged
  * 500 with a generic message: no stack, SQL or secret ever reaches the client.
@@ -136,19 +156,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     else if (exception instanceof HttpException) error = fromHttpException(exception, request);
     else error = fromFastifyError(exception ?? {}) ?? this.unexpected(exception, request);
 
-    const { status, title } = describeErrorCode(error.code);
-    const problem: ProblemDetails = {
-      type: `urn:outlink:problem:${error.code}`,
-      title,
-      status,
-      detail: error.detail,
-      code: error.code,
-      ...(error.errors ? { errors: error.errors } : {}),
-      ...(status >= 500 ? { requestId: String(request.id) } : {}),
-    };
+    const problem = problemFor(error, String(request.id));
     if (reply.sent) return;
     void reply
-      .status(status)
+      .status(problem.status)
       .headers(error.headers ?? {})
       .header('content-type', PROBLEM_CONTENT_TYPE)
       .send(problem);

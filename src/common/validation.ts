@@ -19,6 +19,36 @@ export function toFieldErrors(errors: ValidationError[], parent = ''): FieldErro
   });
 }
 
+/** No DTO has these fields; Nest would strip them silently instead of refusing them as unknown. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * What class-validator cannot see: prototype keys at any depth, and U+0000 in any string or key
+ * (PostgreSQL cannot store it in text or jsonb, so it was a 500). Iterative, like the JSON
+ * parser's depth check, so a deep value cannot overflow the stack.
+ */
+export function forbiddenContent(value: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const pending: { value: unknown; field: string }[] = [{ value, field: '' }];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const { field } = item;
+    if (typeof item.value === 'string' && item.value.includes('\u0000')) {
+      errors.push({ field: field || 'value', message: 'must not contain NUL (U+0000) characters' });
+    }
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    const isArray = Array.isArray(item.value);
+    for (const [key, child] of Object.entries(item.value)) {
+      const path = isArray ? `${field}[${key}]` : field ? `${field}.${key}` : key;
+      if (!isArray && PROTOTYPE_KEYS.has(key))
+        errors.push({ field: path, message: 'is not a known field' });
+      else if (key.includes('\u0000'))
+        errors.push({ field: path, message: 'is not a known field' });
+      pending.push({ value: child, field: path });
+    }
+  }
+  return errors;
+}
+
 /**
  * Global input validation: unknown fields are refused (SPEC §2) and every failure becomes a 400
  * validation_failed listing each field. A JSON body that is not an object (an array, a string)
@@ -44,6 +74,10 @@ export class StrictValidationPipe extends ValidationPipe {
       (typeof value !== 'object' || value === null || Array.isArray(value))
     ) {
       throw AppError.validation([{ field: 'body', message: 'must be a JSON object' }]);
+    }
+    if (isDto && (metadata.type === 'body' || metadata.type === 'query')) {
+      const forbidden = forbiddenContent(value);
+      if (forbidden.length > 0) throw AppError.validation(forbidden);
     }
     return super.transform(value, metadata) as Promise<unknown>;
   }

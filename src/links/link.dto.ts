@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -38,33 +38,35 @@ import { LINK_EVENT_TYPES, type LinkEventEntity, type LinkEventType } from './li
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const nullable = (_dto: object, value: unknown): boolean => value !== null;
 
-/** The fields PATCH accepts; POST requires some of them (CreateLinkDto). */
-export class UpdateLinkDto {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 200, example: 'Support mailbox' })
-  @IsOptional()
+/**
+ * The fields of a link (SPEC §5): POST requires name, provider and clientId. PATCH takes any of
+ * them (UpdateLinkDto). The other way round, with `declare` to make fields required, the
+ * inherited @IsOptional() still skipped them when absent: `{}` passed validation and was a 500.
+ */
+export class CreateLinkDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Support mailbox' })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
-  name?: string;
+  name: string;
 
-  @ApiPropertyOptional({ enum: PROVIDER_IDS })
-  @IsOptional()
+  @ApiProperty({ enum: PROVIDER_IDS })
   @IsIn(PROVIDER_IDS)
-  provider?: ProviderId;
+  provider: ProviderId;
 
   @ApiPropertyOptional({ enum: GRANT_TYPES, default: 'authorization_code' })
   @IsOptional()
   @IsIn(GRANT_TYPES)
   grantType?: GrantType;
 
-  @ApiPropertyOptional({ maxLength: 1000 })
-  @IsOptional()
+  @ApiProperty({ minLength: 1, maxLength: 1000 })
   @IsString()
   @MinLength(1)
   @MaxLength(1000)
-  clientId?: string;
+  clientId: string;
 
   @ApiPropertyOptional({
+    type: String,
     writeOnly: true,
     maxLength: 4096,
     nullable: true,
@@ -98,21 +100,21 @@ export class UpdateLinkDto {
   @IsIn(SCOPE_PRESET_IDS)
   scopePreset?: ScopePresetId;
 
-  @ApiPropertyOptional({ format: 'uri', nullable: true })
+  @ApiPropertyOptional({ type: String, format: 'uri', nullable: true })
   @IsOptional()
   @ValidateIf(nullable)
   @IsString()
   @MaxLength(2000)
   authorizationEndpoint?: string | null;
 
-  @ApiPropertyOptional({ format: 'uri', nullable: true })
+  @ApiPropertyOptional({ type: String, format: 'uri', nullable: true })
   @IsOptional()
   @ValidateIf(nullable)
   @IsString()
   @MaxLength(2000)
   tokenEndpoint?: string | null;
 
-  @ApiPropertyOptional({ format: 'uri', nullable: true })
+  @ApiPropertyOptional({ type: String, format: 'uri', nullable: true })
   @IsOptional()
   @ValidateIf(nullable)
   @IsString()
@@ -120,6 +122,7 @@ export class UpdateLinkDto {
   revocationEndpoint?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'uri',
     nullable: true,
     description: 'custom: discover the endpoints from this issuer',
@@ -131,6 +134,7 @@ export class UpdateLinkDto {
   issuer?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     nullable: true,
     description: 'microsoft: organizations (default), common, consumers, or a tenant id/domain',
   })
@@ -171,23 +175,8 @@ export class UpdateLinkDto {
   pkce?: boolean;
 }
 
-export class CreateLinkDto extends UpdateLinkDto {
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Support mailbox' })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(200)
-  declare name: string;
-
-  @ApiProperty({ enum: PROVIDER_IDS })
-  @IsIn(PROVIDER_IDS)
-  declare provider: ProviderId;
-
-  @ApiProperty({ maxLength: 1000 })
-  @IsString()
-  @MinLength(1)
-  @MaxLength(1000)
-  declare clientId: string;
-}
+/** PATCH: any field of a link; changing client id, endpoints or scopes voids the grant. */
+export class UpdateLinkDto extends PartialType(CreateLinkDto) {}
 
 export class LinkLastErrorDto {
   @ApiProperty({ example: 'invalid_grant' })
