@@ -1,6 +1,7 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode, type FieldError } from './app-error.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -154,6 +155,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let error: AppError;
     if (exception instanceof AppError) error = exception;
     else if (exception instanceof HttpException) error = fromHttpException(exception, request);
+    else if (isDatabaseUnavailable(exception)) error = this.databaseUnavailable(exception, request);
     else error = fromFastifyError(exception ?? {}) ?? this.unexpected(exception, request);
 
     const problem = problemFor(error, String(request.id));
@@ -163,6 +165,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .headers(error.headers ?? {})
       .header('content-type', PROBLEM_CONTENT_TYPE)
       .send(problem);
+  }
+
+  /** A restart or failover, not a bug: 503 to retry, logged as a warning without the stack. */
+  private databaseUnavailable(exception: unknown, request: FastifyRequest): AppError {
+    const reason = exception instanceof Error ? exception.message : 'unknown';
+    request.log.warn({ route: request.routeOptions?.url, reason }, 'Database unavailable');
+    return new AppError('service_unavailable', 'The database is unavailable; retry shortly.', {
+      headers: { 'retry-after': '2' },
+    });
   }
 
   private unexpected(exception: unknown, request: FastifyRequest): AppError {

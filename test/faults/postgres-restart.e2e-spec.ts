@@ -219,10 +219,14 @@ if (unavailable) console.warn(`Skipping the PostgreSQL restart tests: ${unavaila
       expect(firstReadyAfterBack).toBeDefined();
       expect(firstReadyAfterBack!.at - backAt).toBeLessThan(5_000);
 
-      // Failures during the outage are problem+json and say nothing of the database's address.
+      // Failures during the outage are 503s to retry (not 500s), problem+json, and say nothing of
+      // the database's address.
       for (const failure of requests.filter((sample) => sample.status !== 200)) {
         expect(failure.contentType).toMatch(/^application\/problem\+json/);
-        expect(['internal_error', 'service_unavailable']).toContain(failure.code);
+        expect({ status: failure.status, code: failure.code }).toEqual({
+          status: 503,
+          code: 'service_unavailable',
+        });
         expect(failure.detail).not.toContain(String(cluster!.port));
       }
 
