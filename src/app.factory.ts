@@ -3,7 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { LogController } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule, type AppRuntime } from './app.module.js';
 import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
@@ -69,6 +69,12 @@ export async function createApp(
       for (const method of [route.method].flat()) onRoute({ method, url: route.url });
     });
   }
+  // Logs made through Nest's Logger while a request is handled carry its request id. preHandler,
+  // not onRequest: the body has been read by then, and stream callbacks would drop the context.
+  const requestLogContext = await app.resolve(PinoLogger);
+  fastify.addHook('preHandler', (request, _reply, done) =>
+    requestLogContext.runInContext(done, { bindings: { requestId: request.id } }),
+  );
   const metrics = app.get(MetricsService);
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -123,6 +123,36 @@ describe(`health, metrics and logs (${BACKEND})`, () => {
     expect(loggedQuery.get('state')).toBe('[redacted]');
     expect(loggedQuery.get('iss')).toBe('https://issuer.example');
   });
+
+  it("tags the service's own log lines written during a request with that request's id", async () => {
+    // Discovery against a closed port fails, and LinksService logs it through Nest's Logger.
+    const response = await t
+      .http()
+      .post('/v1/links')
+      .set(bearer(t.adminKey))
+      .set('x-request-id', 'ops-discovery-1')
+      .send({
+        name: 'unreachable issuer',
+        provider: 'custom',
+        issuer: 'https://127.0.0.1:1',
+        clientId: 'c',
+        clientSecret: 's',
+        scopes: ['openid'],
+      })
+      .expect(400);
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({ field: 'issuer', message: expect.stringContaining('discovery') }),
+    ]);
+    const records = t.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warning = records.find(
+      (record) =>
+        typeof record.msg === 'string' && record.msg.startsWith('Discovery of https://127.0.0.1:1'),
+    );
+    expect(warning).toMatchObject({ requestId: 'ops-discovery-1', context: 'LinksService' });
+    // A log line outside any request (start-up) carries no request id.
+    const startup = records.find((record) => record.context === 'ChangeNotifications');
+    expect(startup?.requestId).toBeUndefined();
+  });
 });
 
 /**
