@@ -29,10 +29,6 @@ class SwaggerUi {
     private readonly document: OpenApiDocument,
   ) {}
 
-  hasOperation(operationId: string): boolean {
-    return this.findOperation(operationId) !== undefined;
-  }
-
   private findOperation(operationId: string): { tag: string } | undefined {
     for (const methods of Object.values(this.document.paths)) {
       for (const operation of Object.values(methods)) {
@@ -237,17 +233,6 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
       [],
     );
 
-    // TODO(token endpoint): drop this guard once GET /v1/links/{id}/token (getLinkToken) has
-    // landed for good. Until the served document has it, the step is skipped, loudly, and
-    // everything before it still runs.
-    if (!swagger.hasOperation('getLinkToken')) {
-      console.warn(
-        'admin journey: SKIPPED the token step: getLinkToken (GET /v1/links/{id}/token) is not ' +
-          'in /docs/openapi.json yet',
-      );
-      await saveSwaggerUiScreenshot(swagger.operationBlock('getLink'));
-      return;
-    }
     await step('fetch a token with GET /v1/links/{id}/token', async () => {
       const token = await swagger.tryItOut('getLinkToken', { pathParams: { id: linkId } });
       expect(token.status).toBe(200);
