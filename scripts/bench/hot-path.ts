@@ -1,0 +1,175 @@
+import { join } from 'node:path';
+import {
+  bearer,
+  randomItem,
+  settle,
+  startService,
+  tokenPath,
+  type BenchContext,
+} from './bench-context.js';
+import type { Backend, BenchDatabase } from './bench-database.js';
+import { summariseCpuProfile, type ProfileSummary } from './cpu-profile.js';
+import { runLoad, type LoadResult } from './load.js';
+import { startServer, type ServerProcess } from './server-process.js';
+
+export const RATIO_TARGET = 0.6;
+/** The fixed rate of the unsaturated latency run: a busy replica's share of real traffic. */
+export const FIXED_RATE = 1000;
+export const P99_TARGET_MS = 5;
+
+export interface HotPathResult {
+  backend: Backend;
+  token: LoadResult;
+  bare: LoadResult;
+  /** token requests/s over bare requests/s. */
+  ratio: number;
+  /** The token route at FIXED_RATE requests/s: latency without queueing in the load test. */
+  tokenAtFixedRate: LoadResult;
+  /** The token route again with LOG_LEVEL=info (PostgreSQL only). */
+  tokenAtInfo?: LoadResult;
+  profile?: {
+    path: string;
+    summary: ProfileSummary;
+    run: LoadResult;
+    /** The bare route profiled the same way: what any Nest + Fastify request costs. */
+    bare: { summary: ProfileSummary; run: LoadResult };
+  };
+}
+
+/** CLOCK_MONOTONIC, the clock of V8's profile timestamps on Linux. */
+const monotonicMicros = (): number => Number(process.hrtime.bigint() / 1000n);
+
+const barePath = (linkId: string): string => `/bare/${linkId}/token?minValidity=60`;
+
+export function hotPathTargetMet(result: HotPathResult): boolean {
+  return result.ratio >= RATIO_TARGET && result.token.latencyMs.p99 <= P99_TARGET_MS;
+}
+
+/** Warm-up, then the measured run, on one route; each request picks a random link. */
+async function measureRoute(
+  context: BenchContext,
+  server: ServerProcess,
+  pathFor: (linkId: string) => string,
+  linkIds: readonly string[],
+  rate?: number,
+): Promise<LoadResult> {
+  const { connections, warmupSeconds, durationSeconds } = context.settings;
+  const load = {
+    baseUrl: server.baseUrl,
+    connections,
+    headers: bearer(context.consumerKey),
+    path: () => pathFor(randomItem(linkIds)),
+    rate,
+  };
+  await settle(context);
+  await runLoad({ ...load, durationSeconds: warmupSeconds });
+  context.meter.start();
+  const startedMicros = monotonicMicros();
+  const cpuBefore = server.cpuSeconds();
+  const result = await runLoad({ ...load, durationSeconds });
+  result.serverCpuMicrosPerRequest = ((server.cpuSeconds() - cpuBefore) * 1e6) / result.responses;
+  result.window = { startedMicros, endedMicros: monotonicMicros() };
+  result.foreignCpuPercent = context.meter.read();
+  if (result.non2xx > 0 || result.errors > 0) {
+    console.log(`  (${server.baseUrl}: ${result.non2xx} non-2xx answers, ${result.errors} errors)`);
+  }
+  return result;
+}
+
+async function measureService(
+  context: BenchContext,
+  database: BenchDatabase,
+  linkIds: readonly string[],
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  alsoAtFixedRate = false,
+): Promise<{ saturated: LoadResult; atFixedRate?: LoadResult }> {
+  const service = await startService(context, database, name, env, nodeArgs);
+  try {
+    const saturated = await measureRoute(context, service, tokenPath, linkIds);
+    if (!alsoAtFixedRate) return { saturated };
+    const atFixedRate = await measureRoute(context, service, tokenPath, linkIds, FIXED_RATE);
+    return { saturated, atFixedRate };
+  } finally {
+    await service.stop();
+  }
+}
+
+/**
+ * SPEC §7's hot path: warm GET /v1/links/{id}/token (served from the replica's cache) against
+ * the bare Nest + Fastify route, measured back to back in this run.
+ */
+export async function runHotPath(
+  context: BenchContext,
+  database: BenchDatabase,
+  linkIds: readonly string[],
+  bare: ServerProcess,
+): Promise<HotPathResult> {
+  const backend = database.backend;
+  console.log(`[hot path/${backend}] token route, then bare route`);
+  const { saturated: token, atFixedRate } = await measureService(
+    context,
+    database,
+    linkIds,
+    `hot-${backend}`,
+    {},
+    [],
+    true,
+  );
+  const bareResult = await measureRoute(context, bare, barePath, linkIds);
+  const result: HotPathResult = {
+    backend,
+    token,
+    bare: bareResult,
+    ratio: token.requestsPerSecond / bareResult.requestsPerSecond,
+    tokenAtFixedRate: atFixedRate!,
+  };
+  console.log(
+    `[hot path/${backend}] token ${token.requestsPerSecond.toFixed(0)} req/s p99 ${token.latencyMs.p99.toFixed(2)} ms; bare ${bareResult.requestsPerSecond.toFixed(0)} req/s; ratio ${result.ratio.toFixed(2)}; server CPU/request ${token.serverCpuMicrosPerRequest?.toFixed(0)} vs ${bareResult.serverCpuMicrosPerRequest?.toFixed(0)} µs; other processes ${token.foreignCpuPercent?.toFixed(0)} / ${bareResult.foreignCpuPercent?.toFixed(0)} %`,
+  );
+  if (backend !== 'postgresql') return result;
+
+  console.log('[hot path/postgresql] token route with LOG_LEVEL=info');
+  result.tokenAtInfo = (
+    await measureService(context, database, linkIds, 'hot-info', { LOG_LEVEL: 'info' })
+  ).saturated;
+  const { profile } = context.settings;
+  if (profile === 'always' || (profile === 'auto' && !hotPathTargetMet(result))) {
+    console.log('[hot path/postgresql] profiling the service (node --cpu-prof)');
+    const name = 'hot-path-postgresql.cpuprofile';
+    const { saturated: run } = await measureService(context, database, linkIds, 'hot-profile', {}, [
+      '--cpu-prof',
+      `--cpu-prof-dir=${context.profileDir}`,
+      `--cpu-prof-name=${name}`,
+    ]);
+    const path = join(context.profileDir, name);
+    const bareName = 'hot-path-bare.cpuprofile';
+    const profiledBare = await startServer({
+      script: join(context.root, 'dist-bench/scripts/bench/bare-server.js'),
+      nodeArgs: [
+        '--cpu-prof',
+        `--cpu-prof-dir=${context.profileDir}`,
+        `--cpu-prof-name=${bareName}`,
+      ],
+      env: { LOG_LEVEL: 'warn' },
+      readyPath: '/bare/ready',
+      logPath: join(context.workDir, 'bare-profile.log'),
+    });
+    context.meter.own(profiledBare.pid);
+    let bareRun: LoadResult;
+    try {
+      bareRun = await measureRoute(context, profiledBare, barePath, linkIds);
+    } finally {
+      await profiledBare.stop();
+    }
+    const barePathOnDisk = join(context.profileDir, bareName);
+    result.profile = {
+      path,
+      summary: summariseCpuProfile(path, run.window),
+      run,
+      bare: { summary: summariseCpuProfile(barePathOnDisk, bareRun.window), run: bareRun },
+    };
+  }
+  return result;
+}
