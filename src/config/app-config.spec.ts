@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       allowInsecureEndpoints: false,
       refreshLeadSeconds: 300,
       refreshCheckIntervalSeconds: 30,
+      assumedTokenLifetimeSeconds: 0,
       providerTimeoutSeconds: 10,
       refreshConcurrency: 16,
       authFailuresPerMinute: 20,

@@ -29,6 +29,8 @@ export class AppConfig {
   allowInsecureEndpoints: boolean;
   refreshLeadSeconds: number;
   refreshCheckIntervalSeconds: number;
+  /** Tokens without an expiry count as expired at this age; 0: only a forced refresh renews them. */
+  assumedTokenLifetimeSeconds: number;
   providerTimeoutSeconds: number;
   /** Provider calls one replica's background refresher makes at once. */
   refreshConcurrency: number;
@@ -86,6 +88,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     allowInsecureEndpoints: dto.ALLOW_INSECURE_ENDPOINTS,
     refreshLeadSeconds: dto.REFRESH_LEAD_SECONDS,
     refreshCheckIntervalSeconds: dto.REFRESH_CHECK_INTERVAL_SECONDS,
+    assumedTokenLifetimeSeconds: dto.ASSUMED_TOKEN_LIFETIME_SECONDS,
     providerTimeoutSeconds: dto.PROVIDER_TIMEOUT_SECONDS,
     refreshConcurrency: dto.REFRESH_CONCURRENCY,
     authFailuresPerMinute: dto.AUTH_FAILURES_PER_MINUTE,

@@ -104,6 +104,14 @@ export class EnvDto {
   @Max(86400)
   REFRESH_CHECK_INTERVAL_SECONDS: number = 30;
 
+  /** For tokens issued without expires_in: the age at which they count as expired; 0 = never. */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(31536000)
+  ASSUMED_TOKEN_LIFETIME_SECONDS: number = 0;
+
   @IsOptional()
   @Transform(toInteger)
   @IsInt()

@@ -9,6 +9,11 @@ export interface TokenState {
   tokenType: string | null;
   /** null: the provider gave no expiry. */
   expiresAt: Date | null;
+  /**
+   * When Outlink treats the token as expired: expiresAt, or for a token without one its age
+   * reaching ASSUMED_TOKEN_LIFETIME_SECONDS; null: never (only a forced refresh renews it).
+   */
+  renewBy: Date | null;
   scopes: string[];
   refreshTokenPresent: boolean;
   refreshNotBefore: Date | null;
@@ -20,11 +25,22 @@ export const CLOCK_SKEW_MS = 1_000;
 
 /** True when the state holds an access token valid for at least `minValiditySeconds` more. */
 export function isValidFor(
-  state: Pick<TokenState, 'accessToken' | 'expiresAt'>,
+  state: Pick<TokenState, 'accessToken' | 'renewBy'>,
   minValiditySeconds: number,
   now = Date.now(),
 ): boolean {
   if (state.accessToken === null) return false;
-  if (state.expiresAt === null) return true;
-  return state.expiresAt.getTime() - now - CLOCK_SKEW_MS >= minValiditySeconds * 1000;
+  if (state.renewBy === null) return true;
+  return state.renewBy.getTime() - now - CLOCK_SKEW_MS >= minValiditySeconds * 1000;
+}
+
+/** renewBy of a token: its expiry, or when a token without one is assumed to have expired. */
+export function renewByOf(
+  expiresAt: Date | null,
+  obtainedAt: Date | null,
+  assumedLifetimeSeconds: number,
+): Date | null {
+  if (expiresAt !== null) return expiresAt;
+  if (assumedLifetimeSeconds <= 0 || obtainedAt === null) return null;
+  return new Date(obtainedAt.getTime() + assumedLifetimeSeconds * 1000);
 }

@@ -8,7 +8,8 @@ import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../database/encrypted-col
 import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js';
 import { LinkEntity, type LinkLastError, type LinkStatus } from '../links/link.entity.js';
 import type { TokenSet } from '../oauth/oauth-client.js';
-import type { TokenState } from './token-state.js';
+import { AppConfig } from '../config/app-config.js';
+import { renewByOf, type TokenState } from './token-state.js';
 
 /** A link whose refresh lease this replica holds, with what the provider call needs. */
 export interface ClaimedLink {
@@ -25,6 +26,7 @@ interface TokenRow {
   access_token_encrypted: string | null;
   token_type: string | null;
   access_token_expires_at: Date | null;
+  last_refreshed_at: Date | null;
   granted_scopes: string[] | null;
   scopes: string[];
   refresh_token_present: boolean;
@@ -33,7 +35,7 @@ interface TokenRow {
 }
 
 const TOKEN_COLUMNS = `id, status, grant_type, access_token_encrypted, token_type, access_token_expires_at,
-  granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error`;
+  last_refreshed_at, granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error`;
 
 /**
  * Every read and write of a link's token state (SPEC §7). Writes are single statements or short
@@ -46,6 +48,7 @@ export class TokenStore {
     private readonly keyRing: KeyRing,
     private readonly events: LinkEventsService,
     private readonly notifications: ChangeNotifications,
+    private readonly config: AppConfig,
   ) {}
 
   /** The link's token state, or undefined for an unknown or deleted link. */
@@ -78,8 +81,9 @@ export class TokenStore {
   /**
    * Claims up to `limit` links due for a background refresh, skipping rows other replicas are
    * claiming right now (SKIP LOCKED) or hold a lease on. Due: connected, renewable, and expiring
-   * within the lead (or within half its lifetime, for tokens shorter than the lead), or with a
-   * refresh token unused for 7 days (providers expire idle refresh tokens).
+   * within the lead (or within half its lifetime, for tokens shorter than the lead; the assumed
+   * lifetime for tokens without an expiry), or with a refresh token unused for 7 days (providers
+   * expire idle refresh tokens).
    */
   async claimDue(
     holder: string,
@@ -98,11 +102,15 @@ export class TokenStore {
              (access_token_expires_at IS NOT NULL AND access_token_expires_at < now() + LEAST(
                make_interval(secs => $3),
                (access_token_expires_at - COALESCE(last_refreshed_at, created_at)) / 2))
+             OR (access_token_expires_at IS NULL AND $5::integer > 0
+                 AND access_token_encrypted IS NOT NULL
+                 AND last_refreshed_at + make_interval(secs => $5::integer) < now() + LEAST(
+                   make_interval(secs => $3), make_interval(secs => $5::integer) / 2))
              OR (refresh_token_present AND last_refreshed_at < now() - interval '7 days'))
          ORDER BY access_token_expires_at NULLS LAST
          LIMIT $4
          FOR UPDATE SKIP LOCKED)`,
-      [leadSeconds, limit],
+      [leadSeconds, limit, this.config.assumedTokenLifetimeSeconds],
       holder,
       leaseSeconds,
     );
@@ -274,6 +282,7 @@ export class TokenStore {
       access_token_encrypted: link.accessTokenEncrypted,
       token_type: link.tokenType,
       access_token_expires_at: link.accessTokenExpiresAt,
+      last_refreshed_at: link.lastRefreshedAt,
       granted_scopes: link.grantedScopes,
       scopes: link.scopes,
       refresh_token_present: link.refreshTokenPresent,
@@ -283,6 +292,7 @@ export class TokenStore {
   }
 
   private toState(row: TokenRow): TokenState {
+    const expiresAt = row.access_token_expires_at ? new Date(row.access_token_expires_at) : null;
     return {
       linkId: row.id,
       status: row.status,
@@ -294,7 +304,12 @@ export class TokenStore {
           )
         : null,
       tokenType: row.token_type,
-      expiresAt: row.access_token_expires_at ? new Date(row.access_token_expires_at) : null,
+      expiresAt,
+      renewBy: renewByOf(
+        expiresAt,
+        row.last_refreshed_at ? new Date(row.last_refreshed_at) : null,
+        this.config.assumedTokenLifetimeSeconds,
+      ),
       scopes: row.granted_scopes ?? row.scopes,
       refreshTokenPresent: row.refresh_token_present,
       refreshNotBefore: row.refresh_not_before ? new Date(row.refresh_not_before) : null,

@@ -394,3 +394,108 @@ describe(`background refresh (${BACKEND})`, () => {
     }
   });
 });
+
+describe(`tokens issued without expires_in (${BACKEND})`, () => {
+  let faults: FaultServer;
+  const apps: TestApp[] = [];
+
+  beforeAll(async () => {
+    faults = await startFaultServer();
+  });
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    await faults?.close();
+  });
+
+  /** A client-credentials link whose token endpoint answers tokens without an expiry. */
+  const startWithLink = async (
+    env: Record<string, string>,
+  ): Promise<{ t: TestApp; id: string }> => {
+    const t = await startTestApp({
+      env: { ALLOW_INSECURE_ENDPOINTS: 'true', REFRESH_CHECK_INTERVAL_SECONDS: '3600', ...env },
+    });
+    apps.push(t);
+    const created = await t
+      .http()
+      .post('/v1/links')
+      .set(bearer(t.adminKey))
+      .send({
+        name: 'no expiry',
+        provider: 'custom',
+        grantType: 'client_credentials',
+        clientId: 'c',
+        clientSecret: 's',
+        scopes: ['api'],
+        tokenEndpoint: faults.tokenEndpoint,
+      })
+      .expect(201);
+    return { t, id: created.body.id as string };
+  };
+  const answerToken = (accessToken: string): void =>
+    faults.respondWith({
+      body: JSON.stringify({ access_token: accessToken, token_type: 'Bearer' }),
+    });
+
+  it('serves them with a null expiry and never renews them unasked by default', async () => {
+    const { t, id } = await startWithLink({});
+    answerToken('no-expiry-1');
+    const first = await tokenOf(t, id, '?minValidity=3600').expect(200);
+    expect(first.body).toMatchObject({
+      accessToken: 'no-expiry-1',
+      expiresAt: null,
+      expiresIn: null,
+    });
+    const calls = faults.requests;
+    answerToken('no-expiry-2');
+    const again = await tokenOf(t, id, '?minValidity=3600').expect(200);
+    expect(again.body.accessToken).toBe('no-expiry-1');
+    expect(faults.requests).toBe(calls);
+    // An admin's forced refresh is the way to renew them.
+    await t.http().post(`/v1/links/${id}/refresh`).set(bearer(t.adminKey)).expect(200);
+    expect((await tokenOf(t, id).expect(200)).body.accessToken).toBe('no-expiry-2');
+  });
+
+  it('renews them on demand once ASSUMED_TOKEN_LIFETIME_SECONDS has passed', async () => {
+    const { t, id } = await startWithLink({ ASSUMED_TOKEN_LIFETIME_SECONDS: '2' });
+    answerToken('assumed-1');
+    expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe('assumed-1');
+    answerToken('assumed-2');
+    const young = await tokenOf(t, id, '?minValidity=0').expect(200);
+    expect(young.body).toMatchObject({ accessToken: 'assumed-1', expiresAt: null });
+    await sleep(2_300);
+    const renewed = await tokenOf(t, id, '?minValidity=0').expect(200);
+    expect(renewed.body).toMatchObject({ accessToken: 'assumed-2', expiresAt: null });
+  });
+
+  it('renews them in the background before the assumed lifetime ends', async () => {
+    const { t, id } = await startWithLink({
+      ASSUMED_TOKEN_LIFETIME_SECONDS: '4',
+      REFRESH_CHECK_INTERVAL_SECONDS: '1',
+    });
+    answerToken('background-1');
+    expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe(
+      'background-1',
+    );
+    answerToken('background-2');
+    // Due at half the assumed lifetime (it is shorter than the lead), so within ~2-3 s.
+    const deadline = Date.now() + 6_000;
+    let events: { type: string; detail: { trigger?: string } }[] = [];
+    while (Date.now() < deadline) {
+      events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body.items;
+      if (
+        events.some((event) => event.type === 'refreshed' && event.detail.trigger === 'background')
+      )
+        break;
+      await sleep(200);
+    }
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'refreshed',
+        detail: expect.objectContaining({ trigger: 'background' }),
+      }),
+    );
+    expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe(
+      'background-2',
+    );
+  });
+});
