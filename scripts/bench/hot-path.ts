@@ -13,8 +13,6 @@ import { runLoad, type LoadResult } from './load.js';
 import { startServer, type ServerProcess } from './server-process.js';
 
 export const RATIO_TARGET = 0.6;
-/** The fixed rate of the unsaturated latency run: a busy replica's share of real traffic. */
-export const FIXED_RATE = 1000;
 export const P99_TARGET_MS = 5;
 
 export interface HotPathResult {
@@ -23,8 +21,11 @@ export interface HotPathResult {
   bare: LoadResult;
   /** token requests/s over bare requests/s. */
   ratio: number;
-  /** The token route at FIXED_RATE requests/s: latency without queueing in the load test. */
-  tokenAtFixedRate: LoadResult;
+  /**
+   * Both routes over one connection (the next request leaves when the answer arrives): the
+   * route's own latency, with no queue in front of it.
+   */
+  oneConnection: { token: LoadResult; bare: LoadResult };
   /** The token route again with LOG_LEVEL=info (PostgreSQL only). */
   tokenAtInfo?: LoadResult;
   profile?: {
@@ -51,15 +52,14 @@ async function measureRoute(
   server: ServerProcess,
   pathFor: (linkId: string) => string,
   linkIds: readonly string[],
-  rate?: number,
+  connections = context.settings.connections,
 ): Promise<LoadResult> {
-  const { connections, warmupSeconds, durationSeconds } = context.settings;
+  const { warmupSeconds, durationSeconds } = context.settings;
   const load = {
     baseUrl: server.baseUrl,
     connections,
     headers: bearer(context.consumerKey),
     path: () => pathFor(randomItem(linkIds)),
-    rate,
   };
   await settle(context);
   await runLoad({ ...load, durationSeconds: warmupSeconds });
@@ -83,14 +83,14 @@ async function measureService(
   name: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
-  alsoAtFixedRate = false,
-): Promise<{ saturated: LoadResult; atFixedRate?: LoadResult }> {
+  alsoOneConnection = false,
+): Promise<{ saturated: LoadResult; oneConnection?: LoadResult }> {
   const service = await startService(context, database, name, env, nodeArgs);
   try {
     const saturated = await measureRoute(context, service, tokenPath, linkIds);
-    if (!alsoAtFixedRate) return { saturated };
-    const atFixedRate = await measureRoute(context, service, tokenPath, linkIds, FIXED_RATE);
-    return { saturated, atFixedRate };
+    if (!alsoOneConnection) return { saturated };
+    const oneConnection = await measureRoute(context, service, tokenPath, linkIds, 1);
+    return { saturated, oneConnection };
   } finally {
     await service.stop();
   }
@@ -108,7 +108,7 @@ export async function runHotPath(
 ): Promise<HotPathResult> {
   const backend = database.backend;
   console.log(`[hot path/${backend}] token route, then bare route`);
-  const { saturated: token, atFixedRate } = await measureService(
+  const { saturated: token, oneConnection } = await measureService(
     context,
     database,
     linkIds,
@@ -118,12 +118,13 @@ export async function runHotPath(
     true,
   );
   const bareResult = await measureRoute(context, bare, barePath, linkIds);
+  const bareOneConnection = await measureRoute(context, bare, barePath, linkIds, 1);
   const result: HotPathResult = {
     backend,
     token,
     bare: bareResult,
     ratio: token.requestsPerSecond / bareResult.requestsPerSecond,
-    tokenAtFixedRate: atFixedRate!,
+    oneConnection: { token: oneConnection!, bare: bareOneConnection },
   };
   console.log(
     `[hot path/${backend}] token ${token.requestsPerSecond.toFixed(0)} req/s p99 ${token.latencyMs.p99.toFixed(2)} ms; bare ${bareResult.requestsPerSecond.toFixed(0)} req/s; ratio ${result.ratio.toFixed(2)}; server CPU/request ${token.serverCpuMicrosPerRequest?.toFixed(0)} vs ${bareResult.serverCpuMicrosPerRequest?.toFixed(0)} µs; other processes ${token.foreignCpuPercent?.toFixed(0)} / ${bareResult.foreignCpuPercent?.toFixed(0)} %`,
