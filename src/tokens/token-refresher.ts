@@ -116,6 +116,10 @@ export class TokenRefresher implements BeforeApplicationShutdown {
         return this.callProvider(claim, request.trigger, request.actor);
       }
       if (!claim.exists) throw TokenErrors.notFound();
+      // Checked right after a failed claim, never before the next one: a lease that ran out as
+      // the deadline passed (its holder crashed) is taken over, not answered with a 503.
+      if (Date.now() > deadline)
+        throw TokenErrors.providerUnavailable(5, 'another replica is still refreshing');
 
       // Another replica holds the lease: wait for the token it is fetching (SPEC §7).
       await sleep(WAIT_POLL_MS);
@@ -126,8 +130,6 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       if (state.refreshNotBefore && state.refreshNotBefore.getTime() > Date.now()) {
         throw backingOff(state.refreshNotBefore);
       }
-      if (Date.now() > deadline)
-        throw TokenErrors.providerUnavailable(5, 'another replica is still refreshing');
     }
   }
 
