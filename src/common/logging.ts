@@ -67,9 +67,9 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
 
 /**
  * nestjs-pino reuses the logger Fastify already has instead of adding pino-http middleware, and
- * registers no middleware of its own: on Fastify its middleware sees the raw Node request, which
- * has no `log`, so Nest's logs lost the request id while every request still paid for
- * @fastify/middie. bindRequestLogContext does its job with a Fastify hook instead.
+ * registers no middleware of its own: on Nest 12 + Fastify its middleware never bound the
+ * request's logger (Nest's log lines had no request id), while every request still paid for
+ * @fastify/middie. A preHandler hook in app.factory.ts binds it instead.
  */
 export function loggerParams(logger: PinoLogger): Params {
   return { pinoHttp: { logger }, useExisting: true, forRoutes: [] };
