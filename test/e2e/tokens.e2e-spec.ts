@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encryptionContext } from '../../src/crypto/encrypted-column.js';
-import { KeyRing } from '../../src/crypto/key-ring.js';
 import { OAuthClient } from '../../src/oauth/oauth-client.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
-import { connectLink, expireStoredToken, tokenOf } from '../support/connected-link.js';
+import {
+  connectLink,
+  expireStoredToken,
+  linkOf as linkOfAdmin,
+  storedSecret,
+  tokenOf,
+} from '../support/connected-link.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
@@ -39,26 +43,9 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
     await faults?.close();
   });
 
-  const storedRefreshToken = async (linkId: string): Promise<string> => {
-    const [row] = await t.dataSource.query(
-      'SELECT refresh_token_encrypted FROM links WHERE id = $1',
-      [linkId],
-    );
-    return t.app
-      .get(KeyRing)
-      .decrypt(row.refresh_token_encrypted, encryptionContext(LINK_REFRESH_TOKEN, linkId));
-  };
-  const storedAccessToken = async (linkId: string): Promise<string> => {
-    const [row] = await t.dataSource.query(
-      'SELECT access_token_encrypted FROM links WHERE id = $1',
-      [linkId],
-    );
-    return t.app
-      .get(KeyRing)
-      .decrypt(row.access_token_encrypted, encryptionContext(LINK_ACCESS_TOKEN, linkId));
-  };
-  const linkOf = async (id: string) =>
-    (await t.http().get(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(200)).body;
+  const storedRefreshToken = (linkId: string) => storedSecret(t, LINK_REFRESH_TOKEN, linkId);
+  const storedAccessToken = (linkId: string) => storedSecret(t, LINK_ACCESS_TOKEN, linkId);
+  const linkOf = (id: string) => linkOfAdmin(t, id);
   const refreshGrants = (): number => provider.grantCounts().refresh_token ?? 0;
 
   it('serves a valid token with no-store, its expiry, scopes and an XOAUTH2 string', async () => {

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encryptionContext } from '../../src/crypto/encrypted-column.js';
-import { KeyRing } from '../../src/crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
 import { TokenRefresher } from '../../src/tokens/token-refresher.js';
 import { startChildReplica, type ChildReplica } from '../support/child-replica.js';
-import { connectLink, expireStoredToken, tokenOf } from '../support/connected-link.js';
+import {
+  connectLink,
+  expireStoredToken,
+  storedSecret,
+  tokenOf,
+} from '../support/connected-link.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
@@ -68,15 +71,7 @@ if (!TEST_DATABASE_URL)
       await faults?.close();
     });
 
-    const storedRefreshToken = async (linkId: string): Promise<string> => {
-      const [row] = await b.dataSource.query(
-        'SELECT refresh_token_encrypted FROM links WHERE id = $1',
-        [linkId],
-      );
-      return b.app
-        .get(KeyRing)
-        .decrypt(row.refresh_token_encrypted, encryptionContext(LINK_REFRESH_TOKEN, linkId));
-    };
+    const storedRefreshToken = (linkId: string) => storedSecret(b, LINK_REFRESH_TOKEN, linkId);
 
     it('leaves the link to another replica once the lease runs out, with the refresh token intact', async () => {
       const providerTokenEndpoint = `${provider.issuer}/token`;

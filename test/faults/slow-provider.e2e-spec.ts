@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encryptionContext } from '../../src/crypto/encrypted-column.js';
-import { KeyRing } from '../../src/crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
-import { connectLink, expireStoredToken, tokenOf } from '../support/connected-link.js';
+import {
+  connectLink,
+  expireStoredToken,
+  linkOf as linkOfAdmin,
+  storedSecret,
+  tokenOf,
+} from '../support/connected-link.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
@@ -58,17 +62,8 @@ describe(`a slow provider under load (${BACKEND})`, () => {
   });
 
   const providerTokenEndpoint = (): string => `${provider.issuer}/token`;
-  const storedRefreshToken = async (linkId: string): Promise<string> => {
-    const [row] = await t.dataSource.query(
-      'SELECT refresh_token_encrypted FROM links WHERE id = $1',
-      [linkId],
-    );
-    return t.app
-      .get(KeyRing)
-      .decrypt(row.refresh_token_encrypted, encryptionContext(LINK_REFRESH_TOKEN, linkId));
-  };
-  const linkOf = async (id: string) =>
-    (await t.http().get(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(200)).body;
+  const storedRefreshToken = (linkId: string) => storedSecret(t, LINK_REFRESH_TOKEN, linkId);
+  const linkOf = (id: string) => linkOfAdmin(t, id);
 
   interface Answer {
     status: number;

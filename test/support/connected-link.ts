@@ -1,4 +1,6 @@
 import { expect } from '@jest/globals';
+import { encryptionContext, type EncryptedColumn } from '../../src/crypto/encrypted-column.js';
+import { KeyRing } from '../../src/crypto/key-ring.js';
 import { authorizeWithPlainHttp, type TestProvider } from './oidc-provider.js';
 import { bearer, type TestApp } from './test-app.js';
 
@@ -62,6 +64,23 @@ export async function connectLink(
 
 export const tokenOf = (t: Replica, linkId: string, query = '', key = t.adminKey) =>
   t.http().get(`/v1/links/${linkId}/token${query}`).set(bearer(key));
+
+/** GET /v1/links/{id} as an admin: the link's public view. */
+export const linkOf = async (t: Replica, linkId: string) =>
+  (await t.http().get(`/v1/links/${linkId}`).set(bearer(t.adminKey)).expect(200)).body;
+
+/** A secret as stored in one of the registered encrypted columns, decrypted with the app's ring. */
+export async function storedSecret(
+  t: Pick<TestApp, 'app' | 'dataSource'>,
+  column: EncryptedColumn,
+  rowId: string,
+): Promise<string> {
+  const [row] = await t.dataSource.query(
+    `SELECT ${column.column} AS envelope FROM ${column.table} WHERE ${column.idColumn} = $1`,
+    [rowId],
+  );
+  return t.app.get(KeyRing).decrypt(row.envelope, encryptionContext(column, rowId));
+}
 
 /**
  * Makes the stored access token look expired, as if its lifetime had passed, without waiting for
