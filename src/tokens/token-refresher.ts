@@ -14,6 +14,8 @@ import { nextAttemptDelayMs } from './refresh-backoff.js';
 import { isValidFor, type TokenState } from './token-state.js';
 import { TokenStore, type ClaimedLink } from './token-store.js';
 import { TokenErrors } from './tokens.errors.js';
+import { isDatabaseUnavailable } from '../common/database-unavailable.js';
+import { writeWhileDatabaseReturns } from './durable-write.js';
 
 export type RefreshTrigger = 'on_demand' | 'background' | 'manual';
 
@@ -57,6 +59,13 @@ export class TokenRefresher implements BeforeApplicationShutdown {
    */
   readonly leaseSeconds: number;
   private readonly inFlight = new Map<string, Promise<TokenState>>();
+  /**
+   * Tokens a provider issued while the database was unreachable, by link: kept in memory and
+   * written as soon as it returns (SPEC §11). While one is pending, this replica starts no other
+   * refresh of that link, which would send the refresh token the provider has just replaced.
+   */
+  private readonly pendingWrites = new Map<string, Promise<void>>();
+  private stopping = false;
 
   constructor(
     private readonly store: TokenStore,
@@ -75,8 +84,8 @@ export class TokenRefresher implements BeforeApplicationShutdown {
 
   /** Renews a link whose lease the background refresher has just claimed. */
   async refreshClaimed(claimed: ClaimedLink): Promise<void> {
-    if (this.inFlight.has(claimed.link.id)) {
-      // An on-demand refresh of this replica got there first; it holds or waits for the lease.
+    if (this.inFlight.has(claimed.link.id) || this.pendingWrites.has(claimed.link.id)) {
+      // An on-demand refresh of this replica got there first, or its tokens are being written.
       await this.store.release(claimed.link.id, this.holder);
       return;
     }
@@ -86,10 +95,20 @@ export class TokenRefresher implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const running = [...this.inFlight.values()].map((flight) => flight.catch(() => undefined));
-    if (running.length === 0) return;
-    this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
-    await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
+    const running = [
+      ...[...this.inFlight.values()].map((flight) => flight.catch(() => undefined)),
+      ...this.pendingWrites.values(),
+    ];
+    if (running.length > 0) {
+      this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
+      await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
+    }
+    this.stopping = true;
+    for (const linkId of this.pendingWrites.keys()) {
+      this.logger.error(
+        `Shutting down with the new tokens of link ${linkId} unwritten (the database is unreachable): if its provider rotates refresh tokens, the link will need authorizing again`,
+      );
+    }
   }
 
   private singleFlight(linkId: string, run: () => Promise<TokenState>): Promise<TokenState> {
@@ -104,6 +123,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     linkId: string,
     request: RefreshRequest,
   ): Promise<TokenState> {
+    if (this.pendingWrites.has(linkId)) throw TokenErrors.tokensAwaitingDatabase();
     const deadline = Date.now() + this.leaseSeconds * 1000;
     for (;;) {
       const claim = await this.store.claim(linkId, this.holder, this.leaseSeconds);
@@ -193,10 +213,51 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       throw failure.error;
     }
     endTimer();
-    const saved = await this.store.saveRefreshed(claimed, tokens, this.holder, actor, trigger);
+    const save = (): Promise<TokenState | undefined> =>
+      this.store.saveRefreshed(claimed, tokens, this.holder, actor, trigger);
+    let saved: TokenState | undefined;
+    try {
+      saved = await save();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      this.keepWriting(link.id, save, trigger);
+      throw TokenErrors.tokensAwaitingDatabase();
+    }
     if (!saved) throw TokenErrors.notFound(); // deleted while the provider answered
     this.metrics.refreshes.inc({ trigger, result: 'success' });
     return saved;
+  }
+
+  /**
+   * The database went away after the provider answered: the new tokens stay in this process and
+   * are written once it is back. The lease, taken before the provider call, outlasts short outages;
+   * should another replica have taken it over meanwhile, the write still lands as long as the
+   * stored refresh token is the one this refresh used (compare-and-set in saveRefreshed).
+   */
+  private keepWriting(
+    linkId: string,
+    save: () => Promise<TokenState | undefined>,
+    trigger: RefreshTrigger,
+  ): void {
+    this.logger.warn(
+      `The database is unreachable: keeping the new tokens of link ${linkId} in memory until it is back`,
+    );
+    const pending = writeWhileDatabaseReturns(save, { shouldStop: () => this.stopping })
+      .then((saved) => {
+        if (saved) {
+          this.metrics.refreshes.inc({ trigger, result: 'success' });
+          this.logger.log(`Stored the new tokens of link ${linkId} once the database was back`);
+        } else {
+          this.logger.warn(
+            `Link ${linkId} was deleted or re-authorized before its new tokens could be stored`,
+          );
+        }
+      })
+      .catch((error: unknown) =>
+        this.logger.error({ err: error }, `Could not store the new tokens of link ${linkId}`),
+      )
+      .finally(() => this.pendingWrites.delete(linkId));
+    this.pendingWrites.set(linkId, pending);
   }
 
   /** An authorization-code link without a refresh token cannot renew; once expired it needs consent again. */
