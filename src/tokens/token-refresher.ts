@@ -11,7 +11,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { OAuthClient, ProviderError, type TokenSet } from '../oauth/oauth-client.js';
 import type { AppError } from '../common/app-error.js';
 import { nextAttemptDelayMs } from './refresh-backoff.js';
-import { isValidFor, type TokenState } from './token-state.js';
+import { isValidFor, mayServeOnDemand, type TokenState } from './token-state.js';
 import { TokenStore, type ClaimedLink } from './token-store.js';
 import { TokenErrors } from './tokens.errors.js';
 import { isDatabaseUnavailable } from '../common/database-unavailable.js';
@@ -58,6 +58,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
    * that long.
    */
   readonly leaseSeconds: number;
+  private readonly minRefreshIntervalSeconds: number;
   private readonly inFlight = new Map<string, Promise<TokenState>>();
   /**
    * Tokens a provider issued while the database was unreachable, by link: kept in memory and
@@ -75,6 +76,12 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     config: AppConfig,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
+    this.minRefreshIntervalSeconds = config.minRefreshIntervalSeconds;
+  }
+
+  /** The on-demand rule, refresh budget included (SPEC §11). */
+  private mayServe(state: TokenState, minValiditySeconds: number): boolean {
+    return mayServeOnDemand(state, minValiditySeconds, this.minRefreshIntervalSeconds);
   }
 
   /** Renews the link's token, or joins the renewal already running for it. */
@@ -129,7 +136,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const claim = await this.store.claim(linkId, this.holder, this.leaseSeconds);
       if ('link' in claim) {
         const current = this.store.stateOf(claim.link);
-        if (!request.force && isValidFor(current, request.minValiditySeconds)) {
+        if (!request.force && this.mayServe(current, request.minValiditySeconds)) {
           await this.store.release(linkId, this.holder); // another replica refreshed just before
           return current;
         }
@@ -146,7 +153,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const state = await this.store.load(linkId);
       if (!state) throw TokenErrors.notFound();
       assertRenewable(state);
-      if (isValidFor(state, request.minValiditySeconds) && !request.force) return state;
+      if (!request.force && this.mayServe(state, request.minValiditySeconds)) return state;
       if (state.refreshNotBefore && state.refreshNotBefore.getTime() > Date.now()) {
         throw backingOff(state.refreshNotBefore);
       }

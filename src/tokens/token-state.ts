@@ -14,6 +14,8 @@ export interface TokenState {
    * reaching ASSUMED_TOKEN_LIFETIME_SECONDS; null: never (only a forced refresh renews it).
    */
   renewBy: Date | null;
+  /** When the provider issued this access token (as far as Outlink knows); null: none held. */
+  obtainedAt: Date | null;
   scopes: string[];
   refreshTokenPresent: boolean;
   refreshNotBefore: Date | null;
@@ -32,6 +34,24 @@ export function isValidFor(
   if (state.accessToken === null) return false;
   if (state.renewBy === null) return true;
   return state.renewBy.getTime() - now - CLOCK_SKEW_MS >= minValiditySeconds * 1000;
+}
+
+/**
+ * Whether an on-demand request may be served this token as it is (SPEC §11 refresh budget): it is
+ * valid for `minValiditySeconds`, or it is still valid and was obtained less than
+ * `minRefreshIntervalSeconds` ago. The provider's tokens then live shorter than asked for, and
+ * refreshing again would only burn a refresh (and an audit event) per call. An expired token
+ * never passes.
+ */
+export function mayServeOnDemand(
+  state: Pick<TokenState, 'accessToken' | 'renewBy' | 'obtainedAt'>,
+  minValiditySeconds: number,
+  minRefreshIntervalSeconds: number,
+  now = Date.now(),
+): boolean {
+  if (isValidFor(state, minValiditySeconds, now)) return true;
+  if (state.obtainedAt === null || !isValidFor(state, 0, now)) return false;
+  return now - state.obtainedAt.getTime() < minRefreshIntervalSeconds * 1000;
 }
 
 /** renewBy of a token: its expiry, or when a token without one is assumed to have expired. */

@@ -293,6 +293,7 @@ export class TokenStore {
 
   private toState(row: TokenRow): TokenState {
     const expiresAt = row.access_token_expires_at ? new Date(row.access_token_expires_at) : null;
+    const obtainedAt = row.last_refreshed_at ? new Date(row.last_refreshed_at) : null;
     return {
       linkId: row.id,
       status: row.status,
@@ -305,11 +306,8 @@ export class TokenStore {
         : null,
       tokenType: row.token_type,
       expiresAt,
-      renewBy: renewByOf(
-        expiresAt,
-        row.last_refreshed_at ? new Date(row.last_refreshed_at) : null,
-        this.config.assumedTokenLifetimeSeconds,
-      ),
+      renewBy: renewByOf(expiresAt, obtainedAt, this.config.assumedTokenLifetimeSeconds),
+      obtainedAt,
       scopes: row.granted_scopes ?? row.scopes,
       refreshTokenPresent: row.refresh_token_present,
       refreshNotBefore: row.refresh_not_before ? new Date(row.refresh_not_before) : null,
