@@ -10,8 +10,10 @@ import { decodeCursor, toPage } from '../common/cursor.js';
 import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
 import { OAuthClient, ProviderError } from '../oauth/oauth-client.js';
 import {
+  changedFields,
   GRANT_DEFINING_FIELDS,
   resolveLinkConfiguration,
+  SECRET_BOUND_FIELDS,
   type LinkConfiguration,
   type LinkConfigurationInput,
 } from './link-configuration.js';
@@ -164,10 +166,11 @@ export class LinksService {
       ? this.keepDiscovered(current, resolveLinkConfiguration(merged, this.options()))
       : await this.configure(merged);
 
-    const changedFields = GRANT_DEFINING_FIELDS.filter(
-      (field) => !sameValue(current[field], stored[field]),
-    );
-    const voidsGrant = changedFields.length > 0;
+    const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored);
+    if (redirected.length > 0 && current.hasClientSecret && clientSecret === undefined)
+      throw LinkErrors.clientSecretRequired(redirected);
+    const voidingChanges = changedFields(GRANT_DEFINING_FIELDS, current, stored);
+    const voidsGrant = voidingChanges.length > 0;
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -219,7 +222,7 @@ export class LinksService {
           {
             from: current.status,
             to: newStatus,
-            reason: voidsGrant ? `changed ${changedFields.join(', ')}` : 'new client secret',
+            reason: voidsGrant ? `changed ${voidingChanges.join(', ')}` : 'new client secret',
           },
           manager,
         );
@@ -317,8 +320,4 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(value).filter(([, field]) => field !== undefined),
   ) as Partial<T>;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
