@@ -25,6 +25,9 @@ import { LinkRevocation } from './link-revocation.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
 
+/** Forgets what a module keeps about a link that is being deleted, inside that transaction. */
+export type LinkDeletionHook = (linkId: string, manager: EntityManager) => Promise<void>;
+
 type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
   discoveredMetadata: JsonObject | null;
 };
@@ -33,6 +36,7 @@ type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
 @Injectable()
 export class LinksService {
   private readonly logger = new Logger(LinksService.name);
+  private readonly deletionHooks: LinkDeletionHook[] = [];
 
   constructor(
     @InjectRepository(LinkEntity) private readonly links: Repository<LinkEntity>,
@@ -232,6 +236,14 @@ export class LinksService {
     return this.get(id);
   }
 
+  /**
+   * Lets a module that keeps rows about links (oauth: pending authorizations) forget a deleted
+   * link's rows in the deleting transaction, so that each table keeps one writer.
+   */
+  onDelete(hook: LinkDeletionHook): void {
+    this.deletionHooks.push(hook);
+  }
+
   /** Revokes the refresh token at the provider (best effort), then forgets every secret. */
   async delete(id: string, actor: string): Promise<void> {
     const link = await this.get(id);
@@ -248,7 +260,7 @@ export class LinksService {
         },
       );
       if (!result.affected) throw LinkErrors.notFound();
-      await manager.query('DELETE FROM authorization_requests WHERE link_id = $1', [id]);
+      for (const forget of this.deletionHooks) await forget(id, manager);
       if (revocation) await this.events.record(id, 'revoked', actor, { ...revocation }, manager);
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
       await this.notifications.publish({ kind: 'link', id }, manager);

@@ -1,4 +1,6 @@
+import type { AppError } from '../common/app-error.js';
 import type { GrantType, LinkStatus } from '../links/link.entity.js';
+import { TokenErrors } from './tokens.errors.js';
 
 /** What the token endpoint needs to know about a link, with its access token decrypted. */
 export interface TokenState {
@@ -63,4 +65,32 @@ export function renewByOf(
   if (expiresAt !== null) return expiresAt;
   if (assumedLifetimeSeconds <= 0 || obtainedAt === null) return null;
   return new Date(obtainedAt.getTime() + assumedLifetimeSeconds * 1000);
+}
+
+/** Links that cannot be renewed answer with what the admin must do. */
+export function assertRenewable(state: TokenState): void {
+  switch (state.status) {
+    case 'connected':
+      return;
+    case 'pending_authorization':
+      if (state.grantType === 'client_credentials') return; // connects with its first token
+      throw TokenErrors.notConnected();
+    case 'reauthorization_required':
+      throw TokenErrors.reauthorizationRequired(state);
+    case 'error':
+      throw TokenErrors.linkError(state);
+  }
+}
+
+/** The answer while a failing provider is left alone (SPEC §7 backoff), or undefined. */
+export function backoffError(
+  state: Pick<TokenState, 'refreshNotBefore'>,
+  now = Date.now(),
+): AppError | undefined {
+  const notBefore = state.refreshNotBefore;
+  if (notBefore === null || notBefore.getTime() <= now) return undefined;
+  return TokenErrors.providerUnavailable(
+    Math.max(1, Math.ceil((notBefore.getTime() - now) / 1000)),
+    'backing off after failures',
+  );
 }
