@@ -27,8 +27,6 @@ const ENV = {
 /** How long the database stays away after the provider has been asked for new tokens. */
 const OUTAGE_MS = 2_000;
 
-const unavailable = privateClusterUnavailable();
-
 // SPEC §11 "Durable rotation". Regression: the provider issued rt-3 while the database was down,
 // the write failed, the caller got 503, the next refresh sent rt-2 and the provider revoked the grant.
 describe('a rotated refresh token survives a database outage during the provider call (private PostgreSQL)', () => {
@@ -40,6 +38,7 @@ describe('a rotated refresh token survives a database outage during the provider
 
   beforeAll(async () => {
     // A suite that cannot run fails rather than skipping quietly.
+    const unavailable = privateClusterUnavailable();
     if (unavailable) throw new Error(`cannot start a private PostgreSQL: ${unavailable}`);
     cluster = await startPrivateCluster();
     database = await createTestDatabase({ adminUrl: cluster.url });
