@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { makePrivateDataDir, makeTreeOwnerOnly } from './data-dir-modes.js';
 
 /**
  * Connections the app's pool may open to the embedded database.
@@ -13,9 +14,9 @@ import { Worker } from 'node:worker_threads';
  */
 export const EMBEDDED_POOL_SIZE = 1;
 
-/** A running embedded PostgreSQL, reachable over TCP on the loopback interface. */
+/** A running embedded PostgreSQL, reachable only through a unix socket inside DATA_DIR. */
 export interface EmbeddedPostgres {
-  /** A `postgres://` connection string usable by `pg` (no password, loopback only). */
+  /** A `postgres://` connection string usable by `pg`: the socket directory as `?host=`. */
   url: string;
   /** Flushes the database to disk, stops the worker and frees the data dir. Safe to call twice. */
   stop(): Promise<void>;
@@ -26,37 +27,64 @@ export interface EmbeddedPostgresOptions {
   log?: (message: string) => void;
 }
 
-type WorkerEvent =
-  { type: 'ready'; port: number } | { type: 'stopped' } | { type: 'error'; message: string };
+type WorkerEvent = { type: 'ready' } | { type: 'stopped' } | { type: 'error'; message: string };
 
 // A fresh data dir takes ~7 s to initialise on a small machine; leave room for a slow CI host.
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
+// pg, like libpq, reads a host starting with "/" as a directory holding `.s.PGSQL.<port>`.
+const SOCKET_PORT = 5432;
+const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
+// sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
+const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+
+/** Where the socket of the embedded database in `dataDir` lives. */
+export function embeddedSocketPath(dataDir: string): string {
+  return join(resolve(dataDir), SOCKET_NAME);
+}
+
 /**
- * Starts PostgreSQL (PGlite) on a random loopback port, with its files in `<dataDir>/pgdata`.
+ * Starts PostgreSQL (PGlite) with its files in `<dataDir>/pgdata`, served on the unix socket
+ * `<dataDir>/.s.PGSQL.5432` and nowhere else. DATA_DIR becomes 0700 and the database files
+ * 0600 (0700 for directories), older data dirs included.
  *
  * PGlite runs in a worker thread because it blocks its event loop while it runs a query; on the
  * main thread that would stall every HTTP request behind each SQL statement.
  *
- * @throws Error when another live process holds `<dataDir>/outlink.lock`, or PGlite fails to start.
+ * @throws Error when another process holds `<dataDir>/outlink.lock`, when DATA_DIR's path is too
+ *   long for a socket, or when PGlite fails to start.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
   options: EmbeddedPostgresOptions = {},
 ): Promise<EmbeddedPostgres> {
   const log = options.log ?? ((message: string) => console.warn(message));
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const socketPath = embeddedSocketPath(dataDir);
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(
+      `DATA_DIR ${resolve(dataDir)} is too long: the embedded database's socket ${socketPath} ` +
+        `would exceed the ${MAX_SOCKET_PATH_BYTES} bytes a unix socket path may have. ` +
+        'Use a shorter DATA_DIR (or a symbolic link to it).',
+    );
+  }
+  makePrivateDataDir(dataDir);
   const lockPath = join(dataDir, 'outlink.lock');
   acquireDataDirLock(lockPath, dataDir, log);
 
   let worker: Worker | undefined;
   try {
+    const pgDataDir = join(dataDir, 'pgdata');
+    mkdirSync(pgDataDir, { recursive: true, mode: 0o700 });
+    makeTreeOwnerOnly(pgDataDir);
+    // A process that crashed leaves its socket file behind, and listen() fails on it. The lock
+    // says no live process serves it.
+    rmSync(socketPath, { force: true });
     worker = new Worker(new URL('./embedded-postgres.worker.js', import.meta.url), {
-      workerData: { pgDataDir: join(dataDir, 'pgdata') },
+      workerData: { pgDataDir, socketPath },
     });
-    const ready = await waitForWorkerEvent(worker, 'ready', READY_TIMEOUT_MS);
-    return runningDatabase(worker, ready.port, lockPath, log);
+    await waitForWorkerEvent(worker, 'ready', READY_TIMEOUT_MS);
+    return runningDatabase(worker, socketPath, lockPath, log);
   } catch (error) {
     await worker?.terminate();
     releaseDataDirLock(lockPath);
@@ -66,7 +94,7 @@ export async function startEmbeddedPostgres(
 
 function runningDatabase(
   worker: Worker,
-  port: number,
+  socketPath: string,
   lockPath: string,
   log: (message: string) => void,
 ): EmbeddedPostgres {
@@ -97,7 +125,9 @@ function runningDatabase(
   };
 
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    // libpq's form for a socket directory; unlike `postgres://postgres@/postgres?host=`, it is a
+    // valid WHATWG URL, and it names no TCP host that anything could fall back to.
+    url: `postgres:///postgres?host=${encodeURIComponent(dirname(socketPath))}&user=postgres`,
     stop: () => (stopping ??= stopWorkerAndReleaseLock()),
   };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import {
   EMBEDDED_POOL_SIZE,
+  embeddedSocketPath,
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '../../src/database/embedded-postgres.js';
@@ -167,14 +168,17 @@ describe('embedded PostgreSQL: a running instance', () => {
     expect(wrongedCallers).toEqual([]);
   });
 
-  it('stops idempotently, frees the lock and closes the port', async () => {
+  it('stops idempotently, frees the lock and removes the socket', async () => {
     const url = db.url;
+    const socketPath = embeddedSocketPath(dataDir);
+    expect(existsSync(socketPath)).toBe(true);
 
     await Promise.all([db.stop(), db.stop()]);
     await db.stop();
 
     expect(existsSync(lockPath)).toBe(false);
+    expect(existsSync(socketPath)).toBe(false);
     const client = new pg.Client({ connectionString: url });
-    await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
+    await expect(client.connect()).rejects.toThrow(/ENOENT/);
   });
 });

@@ -47,7 +47,8 @@ function newestModification(directory: string): number {
   for (const entry of readdirSync(directory, { withFileTypes: true })) {
     const path = join(directory, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestModification(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts'))
+    // The build compiles src/**/*.js too (the embedded database's worker thread).
+    else if (/(?<!\.spec)\.ts$|\.js$/.test(entry.name))
       newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
