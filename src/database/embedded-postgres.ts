@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { makePrivateDataDir, makeTreeOwnerOnly } from './data-dir-modes.js';
 
 /**
@@ -69,8 +70,7 @@ export async function startEmbeddedPostgres(
     );
   }
   makePrivateDataDir(dataDir);
-  const lockPath = join(dataDir, 'outlink.lock');
-  acquireDataDirLock(lockPath, dataDir, log);
+  const lock = await acquireDataDirLock(join(dataDir, 'outlink.lock'), dataDir, log);
 
   let worker: Worker | undefined;
   try {
@@ -84,10 +84,10 @@ export async function startEmbeddedPostgres(
       workerData: { pgDataDir, socketPath },
     });
     await waitForWorkerEvent(worker, 'ready', READY_TIMEOUT_MS);
-    return runningDatabase(worker, socketPath, lockPath, log);
+    return runningDatabase(worker, socketPath, lock, log);
   } catch (error) {
     await worker?.terminate();
-    releaseDataDirLock(lockPath);
+    lock.release();
     throw error;
   }
 }
@@ -95,7 +95,7 @@ export async function startEmbeddedPostgres(
 function runningDatabase(
   worker: Worker,
   socketPath: string,
-  lockPath: string,
+  lock: DataDirLock,
   log: (message: string) => void,
 ): EmbeddedPostgres {
   let exited = false;
@@ -120,7 +120,7 @@ function runningDatabase(
       }
     } finally {
       await worker.terminate();
-      releaseDataDirLock(lockPath);
+      lock.release();
     }
   };
 
@@ -166,63 +166,4 @@ function waitForWorkerEvent<T extends WorkerEvent['type']>(
     };
     worker.on('message', onMessage).on('error', fail).on('exit', onExit);
   });
-}
-
-// Nothing in PGlite stops two processes from opening one data dir and corrupting it. The lock is
-// hand-written because the npm lock libraries (proper-lockfile and the like) judge staleness by
-// the lock's age, not by whether its holder is alive: a pid check frees the dir the moment the
-// holder crashes and never steals it from a live one.
-function acquireDataDirLock(lockPath: string, dataDir: string, log: (m: string) => void): void {
-  if (tryCreateLock(lockPath)) return;
-
-  const holderPid = readLockHolderPid(lockPath);
-  if (holderPid !== undefined && isProcessAlive(holderPid)) {
-    throw new Error(
-      `Another Outlink process (pid ${holderPid}) is using DATA_DIR ${dataDir}. ` +
-        `Stop it or set DATA_DIR to another directory. ` +
-        `If no such Outlink process is running, delete ${lockPath}.`,
-    );
-  }
-  log(
-    `Taking over stale lock ${lockPath}: its holder (pid ${holderPid ?? 'unknown'}) is not running.`,
-  );
-  unlinkSync(lockPath);
-  if (!tryCreateLock(lockPath)) {
-    throw new Error(`Another process took the lock ${lockPath} at the same moment; retry.`);
-  }
-}
-
-/** Exclusive create: exactly one of several racing processes wins. */
-function tryCreateLock(lockPath: string): boolean {
-  try {
-    writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-function readLockHolderPid(lockPath: string): number | undefined {
-  const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0); // signal 0 only checks that the process exists
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user; still alive.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes the lock only if this process still holds it. */
-function releaseDataDirLock(lockPath: string): void {
-  try {
-    if (readLockHolderPid(lockPath) === process.pid) unlinkSync(lockPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
 }

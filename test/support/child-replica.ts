@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import supertest from 'supertest';
 import type { TestDatabase } from './test-database.js';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(PROJECT_ROOT, 'dist/main.js');
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+export const MAIN = join(PROJECT_ROOT, 'dist/main.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -69,7 +69,7 @@ export async function ensureBuilt(): Promise<void> {
   );
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
