@@ -16,8 +16,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# DATA_DIR (./data) holds the embedded database and generated key files when DATABASE_URL is unset.
-RUN mkdir -p /app/data && chown node:node /app/data
+# DATA_DIR (./data) holds the embedded database and generated key files when DATABASE_URL is unset;
+# it must belong to the user Outlink runs as, which keeps it 0700.
+RUN mkdir -p /app/data && chown node:node /app/data && chmod 700 /app/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

@@ -1,6 +1,8 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { makePrivateDataDir, makeTreeOwnerOnly } from './data-dir-modes.js';
 
 /**
  * Connections the app's pool may open to the embedded database.
@@ -13,9 +15,9 @@ import { Worker } from 'node:worker_threads';
  */
 export const EMBEDDED_POOL_SIZE = 1;
 
-/** A running embedded PostgreSQL, reachable over TCP on the loopback interface. */
+/** A running embedded PostgreSQL, reachable only through a unix socket inside DATA_DIR. */
 export interface EmbeddedPostgres {
-  /** A `postgres://` connection string usable by `pg` (no password, loopback only). */
+  /** A `postgres://` connection string usable by `pg`: the socket directory as `?host=`. */
   url: string;
   /** Flushes the database to disk, stops the worker and frees the data dir. Safe to call twice. */
   stop(): Promise<void>;
@@ -26,48 +28,74 @@ export interface EmbeddedPostgresOptions {
   log?: (message: string) => void;
 }
 
-type WorkerEvent =
-  { type: 'ready'; port: number } | { type: 'stopped' } | { type: 'error'; message: string };
+type WorkerEvent = { type: 'ready' } | { type: 'stopped' } | { type: 'error'; message: string };
 
 // A fresh data dir takes ~7 s to initialise on a small machine; leave room for a slow CI host.
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 15_000;
 
+// pg, like libpq, reads a host starting with "/" as a directory holding `.s.PGSQL.<port>`.
+const SOCKET_PORT = 5432;
+const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
+// sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
+const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+
+/** Where the socket of the embedded database in `dataDir` lives. */
+export function embeddedSocketPath(dataDir: string): string {
+  return join(resolve(dataDir), SOCKET_NAME);
+}
+
 /**
- * Starts PostgreSQL (PGlite) on a random loopback port, with its files in `<dataDir>/pgdata`.
+ * Starts PostgreSQL (PGlite) with its files in `<dataDir>/pgdata`, served on the unix socket
+ * `<dataDir>/.s.PGSQL.5432` and nowhere else. DATA_DIR becomes 0700 and the database files
+ * 0600 (0700 for directories), older data dirs included.
  *
  * PGlite runs in a worker thread because it blocks its event loop while it runs a query; on the
  * main thread that would stall every HTTP request behind each SQL statement.
  *
- * @throws Error when another live process holds `<dataDir>/outlink.lock`, or PGlite fails to start.
+ * @throws Error when another process holds `<dataDir>/outlink.lock`, when DATA_DIR's path is too
+ *   long for a socket, or when PGlite fails to start.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
   options: EmbeddedPostgresOptions = {},
 ): Promise<EmbeddedPostgres> {
   const log = options.log ?? ((message: string) => console.warn(message));
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const lockPath = join(dataDir, 'outlink.lock');
-  acquireDataDirLock(lockPath, dataDir, log);
+  const socketPath = embeddedSocketPath(dataDir);
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new Error(
+      `DATA_DIR ${resolve(dataDir)} is too long: the embedded database's socket ${socketPath} ` +
+        `would exceed the ${MAX_SOCKET_PATH_BYTES} bytes a unix socket path may have. ` +
+        'Use a shorter DATA_DIR (or a symbolic link to it).',
+    );
+  }
+  makePrivateDataDir(dataDir);
+  const lock = await acquireDataDirLock(join(dataDir, 'outlink.lock'), dataDir, log);
 
   let worker: Worker | undefined;
   try {
+    const pgDataDir = join(dataDir, 'pgdata');
+    mkdirSync(pgDataDir, { recursive: true, mode: 0o700 });
+    makeTreeOwnerOnly(pgDataDir);
+    // A process that crashed leaves its socket file behind, and listen() fails on it. The lock
+    // says no live process serves it.
+    rmSync(socketPath, { force: true });
     worker = new Worker(new URL('./embedded-postgres.worker.js', import.meta.url), {
-      workerData: { pgDataDir: join(dataDir, 'pgdata') },
+      workerData: { pgDataDir, socketPath },
     });
-    const ready = await waitForWorkerEvent(worker, 'ready', READY_TIMEOUT_MS);
-    return runningDatabase(worker, ready.port, lockPath, log);
+    await waitForWorkerEvent(worker, 'ready', READY_TIMEOUT_MS);
+    return runningDatabase(worker, socketPath, lock, log);
   } catch (error) {
     await worker?.terminate();
-    releaseDataDirLock(lockPath);
+    lock.release();
     throw error;
   }
 }
 
 function runningDatabase(
   worker: Worker,
-  port: number,
-  lockPath: string,
+  socketPath: string,
+  lock: DataDirLock,
   log: (message: string) => void,
 ): EmbeddedPostgres {
   let exited = false;
@@ -92,12 +120,14 @@ function runningDatabase(
       }
     } finally {
       await worker.terminate();
-      releaseDataDirLock(lockPath);
+      lock.release();
     }
   };
 
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    // libpq's form for a socket directory; unlike `postgres://postgres@/postgres?host=`, it is a
+    // valid WHATWG URL, and it names no TCP host that anything could fall back to.
+    url: `postgres:///postgres?host=${encodeURIComponent(dirname(socketPath))}&user=postgres`,
     stop: () => (stopping ??= stopWorkerAndReleaseLock()),
   };
 }
@@ -136,63 +166,4 @@ function waitForWorkerEvent<T extends WorkerEvent['type']>(
     };
     worker.on('message', onMessage).on('error', fail).on('exit', onExit);
   });
-}
-
-// Nothing in PGlite stops two processes from opening one data dir and corrupting it. The lock is
-// hand-written because the npm lock libraries (proper-lockfile and the like) judge staleness by
-// the lock's age, not by whether its holder is alive: a pid check frees the dir the moment the
-// holder crashes and never steals it from a live one.
-function acquireDataDirLock(lockPath: string, dataDir: string, log: (m: string) => void): void {
-  if (tryCreateLock(lockPath)) return;
-
-  const holderPid = readLockHolderPid(lockPath);
-  if (holderPid !== undefined && isProcessAlive(holderPid)) {
-    throw new Error(
-      `Another Outlink process (pid ${holderPid}) is using DATA_DIR ${dataDir}. ` +
-        `Stop it or set DATA_DIR to another directory. ` +
-        `If no such Outlink process is running, delete ${lockPath}.`,
-    );
-  }
-  log(
-    `Taking over stale lock ${lockPath}: its holder (pid ${holderPid ?? 'unknown'}) is not running.`,
-  );
-  unlinkSync(lockPath);
-  if (!tryCreateLock(lockPath)) {
-    throw new Error(`Another process took the lock ${lockPath} at the same moment; retry.`);
-  }
-}
-
-/** Exclusive create: exactly one of several racing processes wins. */
-function tryCreateLock(lockPath: string): boolean {
-  try {
-    writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
-}
-
-function readLockHolderPid(lockPath: string): number | undefined {
-  const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0); // signal 0 only checks that the process exists
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user; still alive.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes the lock only if this process still holds it. */
-function releaseDataDirLock(lockPath: string): void {
-  try {
-    if (readLockHolderPid(lockPath) === process.pid) unlinkSync(lockPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
 }

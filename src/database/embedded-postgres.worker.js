@@ -2,15 +2,18 @@
 // Plain JavaScript on purpose: worker threads are started by plain node (also under jest), which
 // cannot load a .ts file. With allowJs, tsc emits it to dist/ next to its compiled caller, as long
 // as the build's tsconfig includes src/**/*.js.
+// First: PGlite must find `fs` narrowed to owner-only modes before it creates any file.
+import './pglite-owner-only-files.js';
+import { chmodSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 /**
- * @typedef {{ pgDataDir: string }} EmbeddedPostgresWorkerData
+ * @typedef {{ pgDataDir: string, socketPath: string }} EmbeddedPostgresWorkerData
  * @typedef {{ type: 'stop' }} EmbeddedPostgresWorkerCommand
- * @typedef {{ type: 'ready', port: number }
+ * @typedef {{ type: 'ready' }
  *   | { type: 'stopped' }
  *   | { type: 'error', message: string }} EmbeddedPostgresWorkerEvent
  */
@@ -36,23 +39,8 @@ function describeError(error) {
   return error instanceof Error ? error.message : inspect(error, { breakLength: Infinity });
 }
 
-/**
- * The server stores the port the OS picked when listening on port 0 and reports it as
- * "host:port" (see PGLiteSocketServer.start() in the pglite-socket dist).
- * @param {PGLiteSocketServer} server
- * @returns {number}
- */
-function boundPortOf(server) {
-  const connection = server.getServerConn();
-  const port = Number(connection.slice(connection.lastIndexOf(':') + 1));
-  if (!Number.isInteger(port) || port <= 0) {
-    throw new Error(`PGlite socket server reported no usable port: "${connection}"`);
-  }
-  return port;
-}
-
 /** @type {EmbeddedPostgresWorkerData} */
-const { pgDataDir } = workerData;
+const { pgDataDir, socketPath } = workerData;
 
 /** @type {PGlite | undefined} */
 let db;
@@ -62,10 +50,11 @@ let server;
 async function start() {
   db = new PGlite(pgDataDir);
   await db.waitReady;
+  // A unix socket, not TCP: PGlite asks for no password, so only the file system may decide who
+  // connects, and DATA_DIR (0700) lets no other user reach the socket.
   server = new PGLiteSocketServer({
     db,
-    host: '127.0.0.1',
-    port: 0,
+    path: socketPath,
     maxConnections: MAX_SOCKET_CONNECTIONS,
   });
   server.addEventListener('error', (event) => {
@@ -73,7 +62,9 @@ async function start() {
     tellParent({ type: 'error', message: `PGlite socket server: ${describeError(detail)}` });
   });
   await server.start();
-  tellParent({ type: 'ready', port: boundPortOf(server) });
+  // listen() creates the socket 0777 minus the umask; connecting needs write permission on it.
+  chmodSync(socketPath, 0o600);
+  tellParent({ type: 'ready' });
 }
 
 // Closing PGlite is what flushes its files to disk, so it must happen before the thread ends.

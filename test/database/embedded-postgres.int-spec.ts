@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import {
   EMBEDDED_POOL_SIZE,
+  embeddedSocketPath,
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '../../src/database/embedded-postgres.js';
@@ -73,14 +74,27 @@ describe('embedded PostgreSQL: a data dir reopened', () => {
     }
   });
 
+  // Issue 9, point 7 within one machine: a pid in a lock file proves nothing once the pid is
+  // reused. Here the stale lock (in the format the pid lock used) names this very process.
+  it('takes over a stale lock that names a live process, which does not hold it', async () => {
+    writeFileSync(lockPath, `${process.pid}\n`);
+
+    const db = await startEmbeddedPostgres(dataDir, { log: () => undefined });
+    try {
+      expect(await readNotes(db.url)).toEqual(notes);
+    } finally {
+      await db.stop();
+    }
+  });
+
   it('takes over a stale lock left by a process that died', async () => {
     const crashedPid = deadPid();
-    writeFileSync(lockPath, `${crashedPid}\n`);
+    writeFileSync(lockPath, `pid ${crashedPid} on a host since 2025-01-01T00:00:00.000Z\n`);
     const logged: string[] = [];
 
     const db = await startEmbeddedPostgres(dataDir, { log: (message) => logged.push(message) });
     try {
-      expect(readFileSync(lockPath, 'utf8').trim()).toBe(String(process.pid));
+      expect(readFileSync(lockPath, 'utf8')).toMatch(new RegExp(`^pid ${process.pid} on `));
       expect(logged).toEqual([expect.stringContaining('stale lock')]);
       expect(logged[0]).toContain(`pid ${crashedPid}`);
       expect(await readNotes(db.url)).toEqual(notes);
@@ -107,12 +121,14 @@ describe('embedded PostgreSQL: a running instance', () => {
   });
 
   it('refuses a second start on the same data dir and leaves the first one running', async () => {
+    const holder = readFileSync(lockPath, 'utf8').trim();
+    expect(holder).toMatch(new RegExp(`^pid ${process.pid} on `));
     await expect(startEmbeddedPostgres(dataDir)).rejects.toThrow(
-      `Another Outlink process (pid ${process.pid}) is using DATA_DIR ${dataDir}. ` +
-        'Stop it or set DATA_DIR to another directory.',
+      `DATA_DIR ${dataDir} is in use: the lock ${lockPath} is held by ${holder}. ` +
+        'Stop that process or set DATA_DIR to another directory.',
     );
 
-    expect(readFileSync(lockPath, 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(lockPath, 'utf8').trim()).toBe(holder);
     const answer = await withPool(db.url, (pool) => pool.query<{ one: number }>('SELECT 1 AS one'));
     expect(answer.rows).toEqual([{ one: 1 }]);
   });
@@ -167,14 +183,18 @@ describe('embedded PostgreSQL: a running instance', () => {
     expect(wrongedCallers).toEqual([]);
   });
 
-  it('stops idempotently, frees the lock and closes the port', async () => {
+  it('stops idempotently, frees the lock and removes the socket', async () => {
     const url = db.url;
+    const socketPath = embeddedSocketPath(dataDir);
+    expect(existsSync(socketPath)).toBe(true);
 
     await Promise.all([db.stop(), db.stop()]);
     await db.stop();
 
-    expect(existsSync(lockPath)).toBe(false);
+    // The lock file stays (deleting it would let two processes lock two files), naming nobody.
+    expect(readFileSync(lockPath, 'utf8')).toBe('');
+    expect(existsSync(socketPath)).toBe(false);
     const client = new pg.Client({ connectionString: url });
-    await expect(client.connect()).rejects.toThrow(/ECONNREFUSED/);
+    await expect(client.connect()).rejects.toThrow(/ENOENT/);
   });
 });

@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import supertest from 'supertest';
 import type { TestDatabase } from './test-database.js';
 
-const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(PROJECT_ROOT, 'dist/main.js');
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
+export const MAIN = join(PROJECT_ROOT, 'dist/main.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -47,7 +47,8 @@ function newestModification(directory: string): number {
   for (const entry of readdirSync(directory, { withFileTypes: true })) {
     const path = join(directory, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestModification(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts'))
+    // The build compiles src/**/*.js too (the embedded database's worker thread).
+    else if (/(?<!\.spec)\.ts$|\.js$/.test(entry.name))
       newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
@@ -68,7 +69,7 @@ export async function ensureBuilt(): Promise<void> {
   );
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;

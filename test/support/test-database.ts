@@ -52,9 +52,9 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 /**
  * A fresh PGlite directory takes ~7 s to initialise; copying one that already holds the schema
  * takes a fraction of that. The template is keyed on the migration list, so a new migration
- * builds a new template.
+ * builds a new template. Its `pgdata` is what to copy.
  */
-async function pgliteTemplateDir(): Promise<string> {
+export async function pgliteTemplateDir(): Promise<string> {
   const schemaKey = createHash('sha256')
     .update(MIGRATIONS.map((migration) => migration.name).join(','))
     .digest('hex')
