@@ -9,6 +9,7 @@ import { AppModule, type AppRuntime } from './app.module.js';
 import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
 import { useStrictJsonBodies } from './common/json-body.js';
 import { createRootLogger } from './common/logging.js';
+import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { buildOpenApiDocument, setUpSwaggerUi } from './common/openapi.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -41,6 +42,8 @@ export async function createApp(
     loggerInstance: logger,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // SPEC §11: the client address that the failed-auth limit and the logs use.
+    trustProxy: fastifyTrustProxy(runtime.config.trustProxy),
     genReqId: requestIdFor,
     // Prototype-pollution keys in JSON are refused by the parser (400), not silently stripped.
     onProtoPoisoning: 'error',
