@@ -9,7 +9,7 @@ import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
 import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
-import { xoauth2 } from './xoauth2.js';
+import { xoauth2 } from './sasl.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
