@@ -33,7 +33,7 @@ export class TokenQueryDto {
     maxLength: MAX_SASL_USER_LENGTH,
     example: 'alice@example.com',
     description:
-      'Adds `xoauth2` for this mailbox user: an e-mail address or a plain login, without ' +
+      'Adds `xoauth2` and `oauthbearer` for this mailbox user: an e-mail address or a plain login, without ' +
       'whitespace or control characters',
   })
   @IsOptional()
@@ -62,4 +62,11 @@ export class TokenResponseDto {
       'base64 of user={user}^Aauth=Bearer {accessToken}^A^A, for IMAP/SMTP AUTHENTICATE XOAUTH2',
   })
   xoauth2?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'base64 of n,a={user},^Aauth=Bearer {accessToken}^A^A (RFC 7628; "," and "=" in the user ' +
+      'sent as =2C and =3D), for IMAP/SMTP AUTHENTICATE OAUTHBEARER',
+  })
+  oauthbearer?: string;
 }

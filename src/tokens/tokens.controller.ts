@@ -9,7 +9,7 @@ import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
 import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
-import { xoauth2 } from './sasl.js';
+import { oauthbearer, xoauth2 } from './sasl.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -44,7 +44,12 @@ export class TokensController {
         ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
         : null,
       scopes: state.scopes,
-      ...(query.user !== undefined ? { xoauth2: xoauth2(query.user, accessToken) } : {}),
+      ...(query.user !== undefined
+        ? {
+            xoauth2: xoauth2(query.user, accessToken),
+            oauthbearer: oauthbearer(query.user, accessToken),
+          }
+        : {}),
     };
   }
 
