@@ -83,7 +83,7 @@ describe(`health, metrics and logs (${BACKEND})`, () => {
       .post('/v1/api-keys')
       .set(bearer(t.adminKey))
       .set('x-request-id', 'ops-log-1')
-      .send({ name: 'logged', role: 'consumer' })
+      .send({ name: 'logged', role: 'consumer', allLinks: true })
       .expect(201);
     const newKey = created.body.key as string;
     await t.http().get('/v1/api-keys').set(bearer(newKey)).expect(403);
