@@ -10,7 +10,8 @@ import { answerClientError, answerFrameworkError } from './common/framework-erro
 import { useStrictJsonBodies } from './common/json-body.js';
 import { createRootLogger } from './common/logging.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
-import { buildOpenApiDocument, setUpSwaggerUi } from './common/openapi.js';
+import { buildOpenApiDocument, DOCS_PATH, setUpSwaggerUi } from './common/openapi.js';
+import { useSecurityHeaders } from './common/security-headers.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
 /** SPEC §2: bodies over 64 KiB are refused with 413. */
@@ -66,6 +67,7 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   useStrictJsonBodies(fastify);
+  await useSecurityHeaders(app, DOCS_PATH);
   const { onRoute } = options;
   if (onRoute) {
     fastify.addHook('onRoute', (route) => {
