@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       refreshConcurrency: 16,
       authFailuresPerMinute: 20,
       trustProxy: false,
+      minRefreshIntervalSeconds: 30,
+      eventRetentionDays: 180,
       logLevel: 'info',
       production: false,
     });

@@ -38,6 +38,10 @@ export class AppConfig {
   authFailuresPerMinute: number;
   /** Fastify's trustProxy: whose X-Forwarded-For gives the client address (limits, logs). */
   trustProxy: TrustProxy;
+  /** A still-valid token obtained less than this ago is not refreshed on demand (SPEC §11). */
+  minRefreshIntervalSeconds: number;
+  /** Link events older than this are purged; 0 keeps them forever. */
+  eventRetentionDays: number;
   logLevel: LogLevel;
   production: boolean;
 
@@ -98,6 +102,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     refreshConcurrency: dto.REFRESH_CONCURRENCY,
     authFailuresPerMinute: dto.AUTH_FAILURES_PER_MINUTE,
     trustProxy,
+    minRefreshIntervalSeconds: dto.MIN_REFRESH_INTERVAL_SECONDS,
+    eventRetentionDays: dto.EVENT_RETENTION_DAYS,
     logLevel: dto.LOG_LEVEL,
     production,
   });

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { OAuthClientModule } from '../oauth/oauth-client.module.js';
 import { LinkEventEntity } from './link-event.entity.js';
 import { LinkEventsService } from './link-events.service.js';
+import { LinkEventRetention } from './link-event-retention.js';
 import { LinkRevocation } from './link-revocation.js';
 import { LinkEntity } from './link.entity.js';
 import { LinksController } from './links.controller.js';
@@ -11,7 +12,7 @@ import { LinksService } from './links.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([LinkEntity, LinkEventEntity]), OAuthClientModule],
   controllers: [LinksController],
-  providers: [LinksService, LinkEventsService, LinkRevocation],
+  providers: [LinksService, LinkEventsService, LinkRevocation, LinkEventRetention],
   exports: [LinksService, LinkEventsService, TypeOrmModule],
 })
 export class LinksModule {}

@@ -13,39 +13,12 @@
 //      restart the replicas again.
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { AppConfig, ConfigError, loadConfig } from '../config/app-config.js';
-import { fillInGeneratedSecrets } from '../config/generated-secrets.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { reencryptColumns } from '../crypto/key-rotation.js';
 import { dataSourceOptions, type DatabaseTarget } from '../database/data-source-options.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../database/embedded-postgres.js';
 import { ENCRYPTED_COLUMNS } from '../database/encrypted-columns.js';
 import { runMigrationsExclusively } from '../database/migration-runner.js';
-
-const log = (message: string): void => console.log(message);
-
-function readConfig(): AppConfig | undefined {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    return undefined;
-  }
-}
-
-async function openEmbedded(dataDir: string): Promise<EmbeddedPostgres | undefined> {
-  try {
-    return await startEmbeddedPostgres(dataDir, { log });
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    console.error(
-      'keys:rotate could not open the embedded database. In embedded mode (no DATABASE_URL) ' +
-        'only one process can use DATA_DIR: stop the service, run keys:rotate, then start it again.',
-    );
-    return undefined;
-  }
-}
+import { exitWith, log, runWithConfiguredDatabase } from './script-database.js';
 
 async function rotate(target: DatabaseTarget, keyRing: KeyRing): Promise<void> {
   const dataSource = new DataSource(dataSourceOptions(target));
@@ -80,34 +53,8 @@ async function rotate(target: DatabaseTarget, keyRing: KeyRing): Promise<void> {
   }
 }
 
-async function main(): Promise<number> {
-  let config = readConfig();
-  if (config === undefined) return 1;
-
-  let embedded: EmbeddedPostgres | undefined;
-  let target: DatabaseTarget;
-  if (config.databaseUrl === undefined) {
-    // The data-dir lock comes first, as in main.ts, so that nothing is touched while the service runs.
-    embedded = await openEmbedded(config.dataDir);
-    if (embedded === undefined) return 1;
-    target = { url: embedded.url, embedded: true };
-    log(`Embedded PostgreSQL (PGlite) in ${config.dataDir}`);
-  } else {
-    target = { url: config.databaseUrl, embedded: false };
-  }
-  try {
-    config = fillInGeneratedSecrets(config, log);
-    await rotate(target, new KeyRing(config.encryptionKeys));
-    return 0;
-  } finally {
-    await embedded?.stop();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
+exitWith(
+  runWithConfiguredDatabase({ name: 'keys:rotate', needsSecrets: true }, (target, config) =>
+    rotate(target, new KeyRing(config.encryptionKeys)),
+  ),
 );
