@@ -9,7 +9,9 @@ import { AppModule, type AppRuntime } from './app.module.js';
 import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
 import { useStrictJsonBodies } from './common/json-body.js';
 import { createRootLogger } from './common/logging.js';
-import { buildOpenApiDocument, setUpSwaggerUi } from './common/openapi.js';
+import { fastifyTrustProxy } from './config/trust-proxy.js';
+import { buildOpenApiDocument, DOCS_PATH, setUpSwaggerUi } from './common/openapi.js';
+import { useSecurityHeaders } from './common/security-headers.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
 /** SPEC §2: bodies over 64 KiB are refused with 413. */
@@ -41,6 +43,8 @@ export async function createApp(
     loggerInstance: logger,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // SPEC §11: the client address that the failed-auth limit and the logs use.
+    trustProxy: fastifyTrustProxy(runtime.config.trustProxy),
     genReqId: requestIdFor,
     // Prototype-pollution keys in JSON are refused by the parser (400), not silently stripped.
     onProtoPoisoning: 'error',
@@ -63,6 +67,7 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   useStrictJsonBodies(fastify);
+  await useSecurityHeaders(app, DOCS_PATH);
   const { onRoute } = options;
   if (onRoute) {
     fastify.addHook('onRoute', (route) => {

@@ -1,17 +1,19 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
+  ArrayNotEmpty,
   ArrayUnique,
   IsArray,
+  IsBoolean,
   IsIn,
   IsOptional,
   IsString,
   IsUUID,
   MaxLength,
   MinLength,
-  ValidateIf,
 } from 'class-validator';
 import { API_KEY_ROLES, type ApiKeyEntity, type ApiKeyRole } from './api-key.entity.js';
+import { reachesAllLinks } from './link-grant.js';
 
 export class CreateApiKeyDto {
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'mail-handler' })
@@ -27,17 +29,28 @@ export class CreateApiKeyDto {
   @ApiProperty({
     type: [String],
     format: 'uuid',
-    nullable: true,
     required: false,
-    description: 'Links a consumer key may use; null or absent grants every link.',
+    minItems: 1,
+    description:
+      'Consumer keys: the links the key may use. A consumer key needs this or `allLinks: true`.',
   })
+  // null passes @IsOptional and is refused by linkGrantErrors, which names the field.
   @IsOptional()
-  @ValidateIf((_dto, value) => value !== null)
   @IsArray()
+  @ArrayNotEmpty()
   @ArrayMaxSize(1000)
   @ArrayUnique()
   @IsUUID('all', { each: true })
   linkIds?: string[] | null;
+
+  @ApiProperty({
+    type: Boolean,
+    required: false,
+    description: 'Consumer keys: `true` grants every link, now and future. Instead of `linkIds`.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  allLinks?: boolean | null;
 }
 
 export class ApiKeyResponseDto {
@@ -50,8 +63,16 @@ export class ApiKeyResponseDto {
   @ApiProperty({ enum: API_KEY_ROLES })
   role: ApiKeyRole;
 
-  @ApiProperty({ type: [String], format: 'uuid', nullable: true })
+  @ApiProperty({
+    type: [String],
+    format: 'uuid',
+    nullable: true,
+    description: 'The links a consumer key may use; null when it reaches every link.',
+  })
   linkIds: string[] | null;
+
+  @ApiProperty({ description: 'True when the key reaches every link (admin keys always do).' })
+  allLinks: boolean;
 
   @ApiProperty({
     description: 'The first characters of the key, to tell keys apart.',
@@ -76,6 +97,7 @@ export class ApiKeyResponseDto {
       name: entity.name,
       role: entity.role,
       linkIds: entity.linkIds,
+      allLinks: reachesAllLinks(entity.linkIds),
       keyHint: entity.keyHint,
       fromEnvironment: entity.fromEnvironment,
       createdAt: entity.createdAt.toISOString(),

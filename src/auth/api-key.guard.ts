@@ -27,10 +27,6 @@ export class ApiKeyGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
 
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const address = request.ip;
-    const retryAfter = this.failedAuth.retryAfterSeconds(address);
-    if (retryAfter > 0) throw AuthErrors.tooManyFailures(retryAfter);
-
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (presented === undefined) throw AuthErrors.missingKey();
     const principal =
@@ -38,8 +34,10 @@ export class ApiKeyGuard implements CanActivate {
         ? await this.apiKeys.authenticate(presented)
         : undefined;
     if (!principal) {
-      this.failedAuth.recordFailure(address);
-      throw AuthErrors.invalidKey();
+      // The key is checked first (SPEC §11): only failed attempts are ever refused as too many.
+      // request.ip is the forwarded client address when TRUST_PROXY trusts the proxy.
+      const retryAfter = this.failedAuth.recordFailure(request.ip);
+      throw retryAfter > 0 ? AuthErrors.tooManyFailures(retryAfter) : AuthErrors.invalidKey();
     }
     request.apiKey = principal;
 

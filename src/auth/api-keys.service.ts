@@ -16,6 +16,8 @@ import { apiKeyHint, generateApiKey, hashApiKey, hashesEqual } from './api-key-s
 import type { CreateApiKeyDto } from './api-key.dto.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 import { ApiKeyErrors } from './auth.errors.js';
+import { linkGrantErrors } from './link-grant.js';
+import { AppError } from '../common/app-error.js';
 
 const BOOTSTRAP_KEY_NAME = 'bootstrap admin (ADMIN_API_KEY)';
 export const USAGE_FLUSH_INTERVAL_MS = 2_000;
@@ -88,13 +90,15 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async create(input: CreateApiKeyDto): Promise<{ entity: ApiKeyEntity; key: string }> {
-    if (input.role === 'admin' && input.linkIds != null) throw ApiKeyErrors.linkIdsForAdmin();
+    const grantErrors = linkGrantErrors(input);
+    if (grantErrors.length > 0) throw AppError.validation(grantErrors);
     const key = generateApiKey();
     const entity = this.apiKeys.create({
       id: randomUUID(),
       name: input.name,
       role: input.role,
-      linkIds: input.role === 'admin' ? null : (input.linkIds ?? null),
+      // NULL is "every link": admin keys, and consumer keys created with allLinks: true.
+      linkIds: input.role === 'admin' || input.allLinks === true ? null : (input.linkIds ?? null),
       keyHash: hashApiKey(key),
       keyHint: apiKeyHint(key),
       fromEnvironment: false,

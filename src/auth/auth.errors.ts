@@ -27,6 +27,4 @@ export const ApiKeyErrors = {
       'conflict',
       'This admin key comes from ADMIN_API_KEY (or the generated key file); change that instead.',
     ),
-  linkIdsForAdmin: () =>
-    AppError.validation([{ field: 'linkIds', message: 'linkIds applies to consumer keys only' }]),
 };

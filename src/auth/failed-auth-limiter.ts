@@ -11,9 +11,11 @@ interface FailureWindow {
 }
 
 /**
- * Counts failed authentications per client address in fixed one-minute windows (SPEC §8).
- * Hand-written because @nestjs/throttler limits all requests, not failures: a busy consumer with
- * a good key must never be throttled by this. Per replica, by design: no shared component.
+ * Counts failed authentications per client address in fixed one-minute windows (SPEC §8, §11).
+ * It is consulted only after a key has failed: a request with a valid key is always served, so
+ * junk from behind the same address (an ingress, a NAT) cannot lock consumers out.
+ * Hand-written because @nestjs/throttler limits all requests, not failures. Per replica, by
+ * design: no shared component.
  */
 @Injectable()
 export class FailedAuthLimiter {
@@ -21,19 +23,16 @@ export class FailedAuthLimiter {
 
   constructor(private readonly config: AppConfig) {}
 
-  /** Seconds until the address may try again, or 0 when it is not blocked. */
-  retryAfterSeconds(address: string, now = Date.now()): number {
-    const window = this.windows.get(address);
-    if (!window || now - window.startedAt >= WINDOW_MS) return 0;
-    if (window.failures < this.config.authFailuresPerMinute) return 0;
-    return Math.ceil((window.startedAt + WINDOW_MS - now) / 1000);
-  }
-
-  recordFailure(address: string, now = Date.now()): void {
+  /**
+   * Counts one failed attempt. Returns 0 while the address is within its allowance, otherwise the
+   * seconds until its window ends (the Retry-After of the 429 that refuses this attempt).
+   */
+  recordFailure(address: string, now = Date.now()): number {
     const window = this.windows.get(address);
     if (window && now - window.startedAt < WINDOW_MS) {
       window.failures++;
-      return;
+      if (window.failures <= this.config.authFailuresPerMinute) return 0;
+      return Math.ceil((window.startedAt + WINDOW_MS - now) / 1000);
     }
     this.windows.delete(address);
     if (this.windows.size >= MAX_TRACKED_ADDRESSES) {
@@ -41,5 +40,6 @@ export class FailedAuthLimiter {
       if (oldest !== undefined) this.windows.delete(oldest);
     }
     this.windows.set(address, { startedAt: now, failures: 1 });
+    return 0; // AUTH_FAILURES_PER_MINUTE is at least 1
   }
 }

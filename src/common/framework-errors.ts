@@ -30,7 +30,12 @@ export function answerFrameworkError(
       appError = new AppError('internal_error', 'An unexpected error occurred.');
   }
   const problem = problemFor(appError, String(request.id));
-  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+  // Fastify answers these before any hook runs, so helmet's headers are not there (SPEC §11).
+  void reply
+    .status(problem.status)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .header('x-content-type-options', 'nosniff')
+    .send(problem);
 }
 
 /**
@@ -56,7 +61,8 @@ export function answerClientError(
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
-        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nX-Content-Type-Options: nosniff\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `Connection: close\r\n\r\n${body}`,
     );
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../config/app-config.js';
-import { createRootLogger, redactUrl } from './logging.js';
+import { createRootLogger, maskEmailAddresses, redactUrl } from './logging.js';
 
 function queryOf(url: string): URLSearchParams {
   return new URLSearchParams(url.split('?')[1] ?? '');
@@ -37,12 +37,43 @@ describe('redactUrl', () => {
     }
   });
 
+  it('masks the mailbox user of the token route, keeping the first character and the domain', () => {
+    const query = queryOf(
+      redactUrl('/v1/links/x/token?minValidity=60&user=alice.smith%40example.com&%75ser=support'),
+    );
+    expect(query.getAll('user')).toEqual(['a***@example.com', 's***']);
+    expect(query.get('minValidity')).toBe('60');
+    const redacted = redactUrl('/v1/links/x/token?user=alice.smith%40example.com');
+    expect(redacted).not.toContain('alice');
+    expect(redacted).not.toContain('smith');
+  });
+
   it('leaves URLs without secrets alone', () => {
     expect(redactUrl('/v1/links/1b4e28ba-2fa1-41d2-883f-0016d3cca427/token')).toBe(
       '/v1/links/1b4e28ba-2fa1-41d2-883f-0016d3cca427/token',
     );
     expect(redactUrl('/health/live')).toBe('/health/live');
     expect(queryOf(redactUrl('/v1/links?limit=20&cursor=abc')).get('cursor')).toBe('abc');
+  });
+});
+
+describe('maskEmailAddresses', () => {
+  it('masks every e-mail address in a text and leaves the rest alone', () => {
+    expect(
+      maskEmailAddresses(
+        'Refresh for bob.jones@example.com and <jörg+x@exämple.de> failed; see mailto:ops@corp.example.org.',
+      ),
+    ).toBe(
+      'Refresh for b***@example.com and <j***@exämple.de> failed; see mailto:o***@corp.example.org.',
+    );
+    for (const text of [
+      'no address here',
+      'node_modules/@nestjs/core/index.js',
+      'postgres://outlink@127.0.0.1:5432/outlink',
+      'typeorm@0.3.20',
+    ]) {
+      expect(maskEmailAddresses(text)).toBe(text);
+    }
   });
 });
 
@@ -64,5 +95,33 @@ describe('createRootLogger', () => {
       expect(text).not.toContain(secret);
     }
     expect(text.match(/\[redacted\]/g)).toHaveLength(5);
+  });
+
+  it('masks e-mail addresses in messages, their arguments and logged errors', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const logger = createRootLogger(loadConfig({ LOG_LEVEL: 'info' }), destination);
+    logger.warn('Refresh for bob.jones@example.com failed');
+    logger.info({ context: 'X' }, 'user %s refused', 'carol.white@example.com');
+    logger.error({ err: new Error('mailbox dave.black@example.com is locked') }, 'boom');
+    logger.child({ requestId: 'r1' }).warn('erin.green@example.com again');
+
+    const text = lines.join('');
+    for (const local of ['bob.jones', 'carol.white', 'dave.black', 'erin.green']) {
+      expect(text).not.toContain(local);
+    }
+    for (const masked of [
+      'b***@example.com',
+      'c***@example.com',
+      'd***@example.com',
+      'e***@example.com',
+    ])
+      expect(text).toContain(masked);
+    expect(lines).toHaveLength(4);
   });
 });

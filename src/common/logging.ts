@@ -33,13 +33,77 @@ export const REDACTED_LOG_PATHS = [
   ),
 ];
 
-/** The URL as logged: values of credential-bearing query parameters replaced. */
+/** Query parameters that name a person: the token route's mailbox user (SPEC §11). */
+const PERSONAL_QUERY_PARAMETERS = ['user'];
+
+/**
+ * An e-mail address in free text; its domain must end in letters, so versions (pkg@1.2.3) and
+ * user@host:port in connection strings are left alone. Only run on text that contains an "@".
+ */
+const EMAIL_ADDRESS = /([^\s@"'<>()[\]{},;:\\/]+)@((?:[\p{L}\p{N}-]+\.)+\p{L}{2,})/gu;
+
+const firstCharacter = (text: string): string =>
+  text.length === 0 ? '' : String.fromCodePoint(text.codePointAt(0)!);
+
+/**
+ * How a mailbox user or an e-mail address appears in the logs: its first character, `***`, and
+ * the domain if it has one (`a***@example.com`, `s***`), enough to tell mailboxes apart.
+ */
+export function maskUser(user: string): string {
+  const at = user.lastIndexOf('@');
+  return at < 0
+    ? `${firstCharacter(user)}***`
+    : `${firstCharacter(user.slice(0, at))}***${user.slice(at)}`;
+}
+
+/** Masks every e-mail address in a text (SPEC §11: logs mask e-mail addresses). */
+export function maskEmailAddresses(text: string): string {
+  if (!text.includes('@')) return text;
+  return text.replace(EMAIL_ADDRESS, (_match, local: string, domain: string) =>
+    maskUser(`${local}@${domain}`),
+  );
+}
+
+/** The URL as logged: credential values replaced, mailbox users masked. */
 export function redactUrl(url: string): string {
   const queryStart = url.indexOf('?');
   if (queryStart < 0) return url;
   const query = new URLSearchParams(url.slice(queryStart + 1));
   for (const name of SECRET_QUERY_PARAMETERS) if (query.has(name)) query.set(name, '[redacted]');
+  for (const name of PERSONAL_QUERY_PARAMETERS) {
+    const values = query.getAll(name);
+    query.delete(name);
+    for (const value of values) query.append(name, maskUser(value));
+  }
   return `${url.slice(0, queryStart)}?${query.toString()}`;
+}
+
+/**
+ * pino's logMethod hook: masks e-mail addresses in the message and its interpolation arguments.
+ * Outlink's lines are short fixed sentences; the includes("@") test keeps the cost away from the
+ * lines that hold none (every request's "incoming request" and "request completed").
+ */
+function maskEmailsInArguments(
+  this: PinoLogger,
+  args: Parameters<PinoLogger['info']>,
+  method: (...args: unknown[]) => void,
+): void {
+  for (let i = 0; i < args.length; i++) {
+    const value: unknown = args[i];
+    if (typeof value === 'string' && value.includes('@'))
+      (args as unknown[])[i] = maskEmailAddresses(value);
+  }
+  method.apply(this, args);
+}
+
+/** pino's error serializer, with e-mail addresses masked in the message and the stack. */
+function serializeError(error: Error): Record<string, unknown> {
+  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  for (const field of ['message', 'stack']) {
+    const value = serialized[field];
+    if (typeof value === 'string') serialized[field] = maskEmailAddresses(value);
+  }
+  return serialized;
 }
 
 /**
@@ -51,8 +115,9 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
     {
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      hooks: { logMethod: maskEmailsInArguments },
       serializers: {
-        err: pino.stdSerializers.err,
+        err: serializeError,
         req: (request: FastifyRequest) => ({
           method: request.method,
           url: redactUrl(request.url),

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       providerTimeoutSeconds: 10,
       refreshConcurrency: 16,
       authFailuresPerMinute: 20,
+      trustProxy: false,
       minRefreshIntervalSeconds: 30,
       eventRetentionDays: 180,
       logLevel: 'info',
@@ -82,6 +83,7 @@ describe('loadConfig', () => {
       ALLOW_INSECURE_ENDPOINTS: 'maybe',
       DATABASE_URL: 'mysql://x',
       ENCRYPTION_KEYS: 'bad',
+      TRUST_PROXY: 'maybe',
     });
     for (const variable of [
       'PORT',
@@ -89,12 +91,40 @@ describe('loadConfig', () => {
       'ALLOW_INSECURE_ENDPOINTS',
       'DATABASE_URL',
       'ENCRYPTION_KEYS',
+      'TRUST_PROXY',
     ]) {
       expect(error.problems.filter((problem) => problem.startsWith(variable))).not.toHaveLength(0);
       expect(error.message).toContain(`  - ${variable}`);
     }
     expect(error.name).toBe('ConfigError');
     expect(error.message).toMatch(/^Invalid configuration:\n/);
+  });
+
+  it('reads TRUST_PROXY as Fastify takes it: true, false, a hop count or trusted addresses', () => {
+    const trustProxyOf = (value: string) => loadConfig({ TRUST_PROXY: value }).trustProxy;
+    expect(trustProxyOf('')).toBe(false);
+    expect(trustProxyOf('false')).toBe(false);
+    expect(trustProxyOf('TRUE')).toBe(true);
+    expect(trustProxyOf('2')).toBe(2);
+    expect(trustProxyOf('10.0.0.1, 10.1.0.0/16,fd00::/8 ,::1,loopback,uniquelocal')).toEqual([
+      '10.0.0.1',
+      '10.1.0.0/16',
+      'fd00::/8',
+      '::1',
+      'loopback',
+      'uniquelocal',
+    ]);
+  });
+
+  it('refuses a TRUST_PROXY that Fastify could not use, naming the bad entries', () => {
+    for (const value of ['yes', '10.0.0.1,', '10.0.0.0/33', 'proxy.example.com', '256', '-1']) {
+      const error = configErrorOf({ TRUST_PROXY: value });
+      expect({ value, problems: error.problems.length }).toEqual({ value, problems: 1 });
+      expect(error.problems[0]).toMatch(/^TRUST_PROXY: /);
+    }
+    expect(configErrorOf({ TRUST_PROXY: '10.0.0.1,proxy.example.com' }).problems[0]).toContain(
+      '"proxy.example.com"',
+    );
   });
 
   it('refuses out-of-range numbers', () => {

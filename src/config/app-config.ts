@@ -3,6 +3,7 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { resolve } from 'node:path';
 import { parseEncryptionKeys, type EncryptionKey } from '../crypto/key-ring.js';
 import { EnvDto, type LogLevel } from './env.dto.js';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
 /** A start-up configuration problem: the message lists every bad variable at once. */
 export class ConfigError extends Error {
@@ -35,6 +36,8 @@ export class AppConfig {
   /** Provider calls one replica's background refresher makes at once. */
   refreshConcurrency: number;
   authFailuresPerMinute: number;
+  /** Fastify's trustProxy: whose X-Forwarded-For gives the client address (limits, logs). */
+  trustProxy: TrustProxy;
   /** A still-valid token obtained less than this ago is not refreshed on demand (SPEC §11). */
   minRefreshIntervalSeconds: number;
   /** Link events older than this are purged; 0 keeps them forever. */
@@ -73,6 +76,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     encryptionKeys = parsed.keys;
     problems.push(...parsed.problems.map((problem) => `ENCRYPTION_KEYS: ${problem}`));
   }
+  const { trustProxy, problems: trustProxyProblems } = parseTrustProxy(dto.TRUST_PROXY);
+  problems.push(...trustProxyProblems.map((problem) => `TRUST_PROXY: ${problem}`));
   const production = dto.NODE_ENV === 'production';
   if (production && dto.DATABASE_URL !== undefined && dto.ENCRYPTION_KEYS === undefined) {
     problems.push(
@@ -96,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     providerTimeoutSeconds: dto.PROVIDER_TIMEOUT_SECONDS,
     refreshConcurrency: dto.REFRESH_CONCURRENCY,
     authFailuresPerMinute: dto.AUTH_FAILURES_PER_MINUTE,
+    trustProxy,
     minRefreshIntervalSeconds: dto.MIN_REFRESH_INTERVAL_SECONDS,
     eventRetentionDays: dto.EVENT_RETENTION_DAYS,
     logLevel: dto.LOG_LEVEL,

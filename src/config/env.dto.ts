@@ -133,6 +133,12 @@ export class EnvDto {
   @Max(100000)
   AUTH_FAILURES_PER_MINUTE: number = 20;
 
+  /** Which proxies' X-Forwarded-For to believe; parsed by parseTrustProxy in loadConfig. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  TRUST_PROXY?: string;
+
   /** A still-valid token younger than this is not refreshed on demand again; 0: no budget. */
   @IsOptional()
   @Transform(toInteger)

@@ -1,6 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEmail, IsInt, IsOptional, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import { isSaslUser, MAX_SASL_USER_LENGTH } from './sasl.js';
+
+/** SPEC §11's rule for `user`; see isSaslUser. */
+const IsSaslUser = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isSaslUser',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isSaslUser(value),
+      defaultMessage: () =>
+        `user must be 1-${MAX_SASL_USER_LENGTH} characters without whitespace or control characters`,
+    },
+  });
 
 export class TokenQueryDto {
   @ApiPropertyOptional({
@@ -17,13 +29,16 @@ export class TokenQueryDto {
   minValidity: number = 60;
 
   @ApiPropertyOptional({
-    maxLength: 320,
+    minLength: 1,
+    maxLength: MAX_SASL_USER_LENGTH,
     example: 'alice@example.com',
-    description: 'Adds `xoauth2` for this mailbox user',
+    description:
+      'Adds `xoauth2` and `oauthbearer` for this mailbox user: an e-mail address or a plain login, without ' +
+      'whitespace or control characters',
   })
   @IsOptional()
-  @MaxLength(320)
-  @IsEmail({ allow_utf8_local_part: true, require_tld: false })
+  @IsString()
+  @IsSaslUser()
   user?: string;
 }
 
@@ -52,4 +67,11 @@ export class TokenResponseDto {
       'base64 of user={user}^Aauth=Bearer {accessToken}^A^A, for IMAP/SMTP AUTHENTICATE XOAUTH2',
   })
   xoauth2?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'base64 of n,a={user},^Aauth=Bearer {accessToken}^A^A (RFC 7628; "," and "=" in the user ' +
+      'sent as =2C and =3D), for IMAP/SMTP AUTHENTICATE OAUTHBEARER',
+  })
+  oauthbearer?: string;
 }

@@ -9,7 +9,7 @@ import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
 import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
-import { xoauth2 } from './xoauth2.js';
+import { oauthbearer, xoauth2 } from './sasl.js';
 import { isValidFor } from './token-state.js';
 
 @ApiTags('tokens')
@@ -46,7 +46,12 @@ export class TokensController {
         : null,
       scopes: state.scopes,
       meetsMinValidity: isValidFor(state, query.minValidity),
-      ...(query.user !== undefined ? { xoauth2: xoauth2(query.user, accessToken) } : {}),
+      ...(query.user !== undefined
+        ? {
+            xoauth2: xoauth2(query.user, accessToken),
+            oauthbearer: oauthbearer(query.user, accessToken),
+          }
+        : {}),
     };
   }
 

@@ -47,7 +47,11 @@ async function createKey(
     .http()
     .post('/v1/api-keys')
     .set(bearer(t.adminKey))
-    .send({ name: `${role} for revocation`, role })
+    .send({
+      name: `${role} for revocation`,
+      role,
+      ...(role === 'consumer' ? { allLinks: true } : {}),
+    })
     .expect(201);
   return response.body as { id: string; key: string };
 }

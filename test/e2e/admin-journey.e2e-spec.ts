@@ -155,6 +155,11 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
   it('creates a link, consents at the provider and fetches a token, all through the browser', async () => {
     const linkName = 'Helpdesk mailbox';
     const docs = await context.newPage();
+    // Swagger UI runs under the CSP of /docs (SPEC §11): whatever it blocks Chromium reports here.
+    const cspViolations: string[] = [];
+    docs.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+    });
     const document = (await (
       await fetch(`${baseUrl}/docs/openapi.json`)
     ).json()) as OpenApiDocument;
@@ -247,6 +252,7 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
       expect(provider.grantCounts()).toEqual({ authorization_code: 1 });
       await saveSwaggerUiScreenshot(swagger.operationBlock('getLinkToken'));
     });
+    expect(cspViolations).toEqual([]);
   });
 });
 

@@ -51,7 +51,7 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
   const linkOf = (id: string) => linkOfAdmin(t, id);
   const refreshGrants = (): number => provider.grantCounts().refresh_token ?? 0;
 
-  it('serves a valid token with no-store, its expiry, scopes and an XOAUTH2 string', async () => {
+  it('serves a valid token with no-store, its expiry, scopes and XOAUTH2 and OAUTHBEARER strings', async () => {
     const { id } = await connectLink(t, provider);
     const response = await tokenOf(t, id, '?minValidity=0&user=alice%40example.com').expect(200);
     expect(response.headers['cache-control']).toBe('no-store');
@@ -63,8 +63,18 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
     expect(Buffer.from(response.body.xoauth2, 'base64').toString()).toBe(
       `user=alice@example.com\x01auth=Bearer ${response.body.accessToken}\x01\x01`,
     );
+    expect(Buffer.from(response.body.oauthbearer, 'base64').toString()).toBe(
+      `n,a=alice@example.com,\x01auth=Bearer ${response.body.accessToken}\x01\x01`,
+    );
     const plain = await tokenOf(t, id, '?minValidity=0').expect(200);
     expect(plain.body.xoauth2).toBeUndefined();
+    expect(plain.body.oauthbearer).toBeUndefined();
+
+    // Regression: a plain mail login (not an e-mail address) was refused with 400.
+    const login = await tokenOf(t, id, '?minValidity=0&user=support').expect(200);
+    expect(Buffer.from(login.body.xoauth2, 'base64').toString()).toBe(
+      `user=support\x01auth=Bearer ${login.body.accessToken}\x01\x01`,
+    );
   });
 
   it('answers consumer keys for granted links only, and refuses bad input', async () => {
@@ -91,6 +101,11 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
       '?minValidity=abc',
       '?user=not%20an%20email',
       '?user=a%01b%40example.com',
+      // Regression: quoted local parts passed the e-mail check with SOH and CRLF in them.
+      '?user=%22a%01b%22%40example.com',
+      '?user=%22a%0D%0Ab%22%40example.com',
+      '?user=',
+      `?user=${'x'.repeat(321)}`,
     ]) {
       const response = await tokenOf(t, id, query);
       expect({ query, status: response.status }).toEqual({ query, status: 400 });

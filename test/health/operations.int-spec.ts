@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { BACKEND, TEST_DATABASE_URL } from '../support/test-database.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
@@ -83,7 +84,7 @@ describe(`health, metrics and logs (${BACKEND})`, () => {
       .post('/v1/api-keys')
       .set(bearer(t.adminKey))
       .set('x-request-id', 'ops-log-1')
-      .send({ name: 'logged', role: 'consumer' })
+      .send({ name: 'logged', role: 'consumer', allLinks: true })
       .expect(201);
     const newKey = created.body.key as string;
     await t.http().get('/v1/api-keys').set(bearer(newKey)).expect(403);
@@ -122,6 +123,39 @@ describe(`health, metrics and logs (${BACKEND})`, () => {
     expect(loggedQuery.get('code')).toBe('[redacted]');
     expect(loggedQuery.get('state')).toBe('[redacted]');
     expect(loggedQuery.get('iss')).toBe('https://issuer.example');
+  });
+
+  it('masks the mailbox user of token requests and e-mail addresses in its own log lines', async () => {
+    const link = '6b1f3c1e-0000-4000-8000-000000000000';
+    for (const [requestId, user] of [
+      ['ops-mask-1', 'alice.mailbox@example.com'],
+      ['ops-mask-2', 'support.desk'],
+    ]) {
+      await t
+        .http()
+        .get(`/v1/links/${link}/token?minValidity=0&user=${encodeURIComponent(user)}`)
+        .set(bearer(t.adminKey))
+        .set('x-request-id', requestId)
+        .expect(404);
+    }
+    // What a module logs through Nest's Logger, e.g. a provider's answer naming the mailbox.
+    new Logger('TokenRefresher').warn('Refresh failed: mailbox bob.jones@example.com is disabled');
+
+    const text = t.logs.text;
+    for (const local of ['alice.mailbox', 'support.desk', 'bob.jones']) {
+      expect(text).not.toContain(local);
+    }
+    const records = t.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const loggedUser = (requestId: string): string | null => {
+      const line = records.find(
+        (record) => record.requestId === requestId && record.msg === 'incoming request',
+      );
+      const url = (line?.req as { url: string } | undefined)?.url ?? '';
+      return new URLSearchParams(url.split('?')[1]).get('user');
+    };
+    expect(loggedUser('ops-mask-1')).toBe('a***@example.com');
+    expect(loggedUser('ops-mask-2')).toBe('s***');
+    expect(text).toContain('mailbox b***@example.com is disabled');
   });
 
   it("tags the service's own log lines written during a request with that request's id", async () => {

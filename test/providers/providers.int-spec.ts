@@ -14,7 +14,7 @@ describe(`providers (${BACKEND})`, () => {
       .http()
       .post('/v1/api-keys')
       .set(bearer(t.adminKey))
-      .send({ name: 'mail-handler', role: 'consumer' })
+      .send({ name: 'mail-handler', role: 'consumer', allLinks: true })
       .expect(201);
     consumerKey = created.body.key;
   });
