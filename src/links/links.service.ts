@@ -22,6 +22,7 @@ import { LinkErrors } from './links.errors.js';
 import { LinkRevocation } from './link-revocation.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
+import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 
 type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
   discoveredMetadata: JsonObject | null;
@@ -40,6 +41,7 @@ export class LinksService {
     private readonly oauth: OAuthClient,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
+    private readonly endpointPolicy: LinkEndpointPolicy,
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
@@ -47,6 +49,7 @@ export class LinksService {
       ...input,
       grantType: input.grantType ?? 'authorization_code',
     });
+    await this.endpointPolicy.check(stored);
     const id = randomUUID();
     const secret = input.clientSecret ?? null;
     await this.links.manager.transaction(async (manager) => {
@@ -162,7 +165,8 @@ export class LinksService {
     const keepsDiscovery = usedDiscovery && !!merged.issuer && merged.issuer === current.issuer;
     const stored = keepsDiscovery
       ? this.keepDiscovered(current, resolveLinkConfiguration(merged, this.options()))
-      : await this.configure(merged);
+      : await this.configure(merged, current);
+    await this.endpointPolicy.check(stored, current);
 
     const changedFields = GRANT_DEFINING_FIELDS.filter(
       (field) => !sameValue(current[field], stored[field]),
@@ -257,9 +261,17 @@ export class LinksService {
   }
 
   /** Resolves the preset and, for a custom link with an issuer, fetches its discovery document. */
-  private async configure(input: LinkConfigurationInput): Promise<StoredConfiguration> {
+  private async configure(
+    input: LinkConfigurationInput,
+    current?: LinkEntity,
+  ): Promise<StoredConfiguration> {
     const { needsDiscovery, ...configuration } = resolveLinkConfiguration(input, this.options());
     if (!needsDiscovery) return { ...configuration, discoveredMetadata: null };
+    // Before discovery connects anywhere; the caller checks the discovered endpoints.
+    await this.endpointPolicy.check(
+      { ...configuration, authorizationEndpoint: null, tokenEndpoint: null },
+      current,
+    );
     let discovered;
     try {
       discovered = await this.oauth.discover(configuration.issuer!);
