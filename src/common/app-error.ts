@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'validation_failed'
+  | 'client_secret_required'
   | 'invalid_json'
   | 'malformed_request'
   | 'request_timeout'

@@ -20,6 +20,8 @@ export function describeErrorCode(code: ErrorCode): { status: number; title: str
   switch (code) {
     case 'validation_failed':
       return { status: 400, title: 'Validation failed' };
+    case 'client_secret_required':
+      return { status: 400, title: 'The client secret must be given again' };
     case 'invalid_json':
       return { status: 400, title: 'Malformed request body' };
     case 'malformed_request':

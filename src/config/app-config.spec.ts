@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       providerTimeoutSeconds: 10,
       refreshConcurrency: 16,
       authFailuresPerMinute: 20,
+      minRefreshIntervalSeconds: 30,
+      eventRetentionDays: 180,
       logLevel: 'info',
       production: false,
     });

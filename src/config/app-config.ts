@@ -42,6 +42,10 @@ export class AppConfig {
   /** Provider calls one replica's background refresher makes at once. */
   refreshConcurrency: number;
   authFailuresPerMinute: number;
+  /** A still-valid token obtained less than this ago is not refreshed on demand (SPEC §11). */
+  minRefreshIntervalSeconds: number;
+  /** Link events older than this are purged; 0 keeps them forever. */
+  eventRetentionDays: number;
   logLevel: LogLevel;
   production: boolean;
 
@@ -106,6 +110,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     providerTimeoutSeconds: dto.PROVIDER_TIMEOUT_SECONDS,
     refreshConcurrency: dto.REFRESH_CONCURRENCY,
     authFailuresPerMinute: dto.AUTH_FAILURES_PER_MINUTE,
+    minRefreshIntervalSeconds: dto.MIN_REFRESH_INTERVAL_SECONDS,
+    eventRetentionDays: dto.EVENT_RETENTION_DAYS,
     logLevel: dto.LOG_LEVEL,
     production,
   });

@@ -139,6 +139,22 @@ export class EnvDto {
   @Max(100000)
   AUTH_FAILURES_PER_MINUTE: number = 20;
 
+  /** A still-valid token younger than this is not refreshed on demand again; 0: no budget. */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(86400)
+  MIN_REFRESH_INTERVAL_SECONDS: number = 30;
+
+  /** Link events older than this many days are purged; 0: kept forever. */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(36500)
+  EVENT_RETENTION_DAYS: number = 180;
+
   @IsOptional()
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';

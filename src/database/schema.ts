@@ -5,6 +5,7 @@ import { AuthorizationRequestEntity } from '../oauth/authorization-request.entit
 import { CreateApiKeys1763900000000 } from './migrations/1763900000000-CreateApiKeys.js';
 import { CreateLinks1763910000000 } from './migrations/1763910000000-CreateLinks.js';
 import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefreshState.js';
+import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-IndexLinkEventsByTime.js';
 
 /**
  * Every entity and migration, listed explicitly: the app, the migration CLI and the schema-drift
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   CreateApiKeys1763900000000,
   CreateLinks1763910000000,
   AddRefreshState1763920000000,
+  IndexLinkEventsByTime1764000900000,
 ];

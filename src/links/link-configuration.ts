@@ -59,18 +59,40 @@ const RESERVED_AUTHORIZATION_PARAMS = new Set([
 const PARAM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const MAX_AUTHORIZATION_PARAMS = 20;
 
-/** Fields whose change voids a grant (SPEC §5): the link must be authorized again. */
-export const GRANT_DEFINING_FIELDS = [
+/**
+ * Fields that decide where the client secret and the tokens are sent, and as whom (SPEC §11):
+ * changing one requires the client secret again in the same request, so that a stored secret can
+ * never be sent somewhere set after it was stored. Tenant and cloud act through the endpoints.
+ */
+export const SECRET_BOUND_FIELDS = [
   'provider',
-  'grantType',
   'clientId',
-  'scopes',
   'authorizationEndpoint',
   'tokenEndpoint',
+  'revocationEndpoint',
   'issuer',
+  'tokenEndpointAuthMethod',
+] as const satisfies readonly (keyof LinkConfiguration)[];
+
+/** Fields whose change voids a grant (SPEC §5, §11): the link must be authorized again. */
+export const GRANT_DEFINING_FIELDS = [
+  ...SECRET_BOUND_FIELDS,
+  'grantType',
+  'scopes',
   'tenant',
   'cloud',
 ] as const satisfies readonly (keyof LinkConfiguration)[];
+
+/** Which of `fields` differ between two configurations (null and undefined count as equal). */
+export function changedFields<F extends string>(
+  fields: readonly F[],
+  before: Record<F, unknown>,
+  after: Record<F, unknown>,
+): F[] {
+  return fields.filter(
+    (field) => JSON.stringify(before[field] ?? null) !== JSON.stringify(after[field] ?? null),
+  );
+}
 
 function checkEndpoint(
   field: string,

@@ -18,6 +18,7 @@ export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 /** The audit trail of a link (SPEC §5). `detail` never holds a secret. */
 @Entity('link_events')
 @Index('ix_link_events_link_id_at_id', ['linkId', 'at', 'id'])
+@Index('ix_link_events_at', ['at'])
 export class LinkEventEntity {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_link_events' })
   id: string;

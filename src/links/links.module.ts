@@ -5,6 +5,7 @@ import { OutboundModule } from '../outbound/outbound.module.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import { LinkEventEntity } from './link-event.entity.js';
 import { LinkEventsService } from './link-events.service.js';
+import { LinkEventRetention } from './link-event-retention.js';
 import { LinkRevocation } from './link-revocation.js';
 import { LinkEntity } from './link.entity.js';
 import { LinksController } from './links.controller.js';
@@ -17,7 +18,13 @@ import { LinksService } from './links.service.js';
     OutboundModule,
   ],
   controllers: [LinksController],
-  providers: [LinksService, LinkEventsService, LinkRevocation, LinkEndpointPolicy],
+  providers: [
+    LinksService,
+    LinkEventsService,
+    LinkRevocation,
+    LinkEventRetention,
+    LinkEndpointPolicy,
+  ],
   exports: [LinksService, LinkEventsService, TypeOrmModule],
 })
 export class LinksModule {}

@@ -10,8 +10,10 @@ import { decodeCursor, toPage } from '../common/cursor.js';
 import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
 import { OAuthClient, ProviderError } from '../oauth/oauth-client.js';
 import {
+  changedFields,
   GRANT_DEFINING_FIELDS,
   resolveLinkConfiguration,
+  SECRET_BOUND_FIELDS,
   type LinkConfiguration,
   type LinkConfigurationInput,
 } from './link-configuration.js';
@@ -24,6 +26,9 @@ import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 
+/** Forgets what a module keeps about a link that is being deleted, inside that transaction. */
+export type LinkDeletionHook = (linkId: string, manager: EntityManager) => Promise<void>;
+
 type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
   discoveredMetadata: JsonObject | null;
 };
@@ -32,6 +37,7 @@ type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
 @Injectable()
 export class LinksService {
   private readonly logger = new Logger(LinksService.name);
+  private readonly deletionHooks: LinkDeletionHook[] = [];
 
   constructor(
     @InjectRepository(LinkEntity) private readonly links: Repository<LinkEntity>,
@@ -168,10 +174,11 @@ export class LinksService {
       : await this.configure(merged, current);
     await this.endpointPolicy.check(stored, current);
 
-    const changedFields = GRANT_DEFINING_FIELDS.filter(
-      (field) => !sameValue(current[field], stored[field]),
-    );
-    const voidsGrant = changedFields.length > 0;
+    const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored);
+    if (redirected.length > 0 && current.hasClientSecret && clientSecret === undefined)
+      throw LinkErrors.clientSecretRequired(redirected);
+    const voidingChanges = changedFields(GRANT_DEFINING_FIELDS, current, stored);
+    const voidsGrant = voidingChanges.length > 0;
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -223,7 +230,7 @@ export class LinksService {
           {
             from: current.status,
             to: newStatus,
-            reason: voidsGrant ? `changed ${changedFields.join(', ')}` : 'new client secret',
+            reason: voidsGrant ? `changed ${voidingChanges.join(', ')}` : 'new client secret',
           },
           manager,
         );
@@ -231,6 +238,14 @@ export class LinksService {
       await this.notifications.publish({ kind: 'link', id }, manager);
     });
     return this.get(id);
+  }
+
+  /**
+   * Lets a module that keeps rows about links (oauth: pending authorizations) forget a deleted
+   * link's rows in the deleting transaction, so that each table keeps one writer.
+   */
+  onDelete(hook: LinkDeletionHook): void {
+    this.deletionHooks.push(hook);
   }
 
   /** Revokes the refresh token at the provider (best effort), then forgets every secret. */
@@ -249,7 +264,7 @@ export class LinksService {
         },
       );
       if (!result.affected) throw LinkErrors.notFound();
-      await manager.query('DELETE FROM authorization_requests WHERE link_id = $1', [id]);
+      for (const forget of this.deletionHooks) await forget(id, manager);
       if (revocation) await this.events.record(id, 'revoked', actor, { ...revocation }, manager);
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
       await this.notifications.publish({ kind: 'link', id }, manager);
@@ -329,8 +344,4 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(value).filter(([, field]) => field !== undefined),
   ) as Partial<T>;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }

@@ -1,20 +1,16 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomUUID } from 'node:crypto';
 import { IsNull, LessThan, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
-import {
-  AUTHORIZATION_CODE_VERIFIER,
-  LINK_ACCESS_TOKEN,
-  LINK_REFRESH_TOKEN,
-} from '../database/encrypted-columns.js';
-import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js';
+import { AUTHORIZATION_CODE_VERIFIER } from '../database/encrypted-columns.js';
+import { LinkEventsService } from '../links/link-events.service.js';
 import { oauthSettingsFor } from '../links/link-oauth-settings.js';
-import { LinkEntity, type LinkLastError } from '../links/link.entity.js';
+import type { LinkEntity } from '../links/link.entity.js';
 import { LinksService } from '../links/links.service.js';
-import { ChangeNotifications } from '../database/change-notifications.js';
+import { TokenWriter } from '../tokens/token-writer.js';
 import { getProviderPreset, type ProviderId } from '../providers/provider-preset.js';
 import { AuthorizationRequestEntity } from './authorization-request.entity.js';
 import {
@@ -52,7 +48,7 @@ function hashState(state: string): string {
 
 /** The authorization-code flow (SPEC §6): start it for a link, and complete it at the callback. */
 @Injectable()
-export class AuthorizationService {
+export class AuthorizationService implements OnModuleInit {
   constructor(
     @InjectRepository(AuthorizationRequestEntity)
     private readonly requests: Repository<AuthorizationRequestEntity>,
@@ -61,8 +57,15 @@ export class AuthorizationService {
     private readonly keyRing: KeyRing,
     private readonly oauth: OAuthClient,
     private readonly config: AppConfig,
-    private readonly notifications: ChangeNotifications,
+    private readonly tokens: TokenWriter,
   ) {}
+
+  onModuleInit(): void {
+    // A deleted link's pending authorizations go with it, PKCE verifiers included (SPEC §5).
+    this.links.onDelete(async (linkId, manager) => {
+      await manager.delete(AuthorizationRequestEntity, { linkId });
+    });
+  }
 
   async start(
     linkId: string,
@@ -202,75 +205,24 @@ export class AuthorizationService {
     request: AuthorizationRequestEntity,
     tokens: TokenSet,
   ): Promise<CompletedAuthorization> {
-    const now = new Date();
     const advice = tokens.refreshToken
       ? null
       : getProviderPreset(link.provider as ProviderId).missingRefreshTokenAdvice;
-    const lastError: LinkLastError | null = advice
-      ? {
-          code: 'no_refresh_token',
-          message: `The provider issued no refresh token. ${advice}`,
-          at: now.toISOString(),
-        }
-      : null;
-    const grantedScopes = tokens.scope ? tokens.scope.split(' ').filter(Boolean) : link.scopes;
-    const expiresAt =
-      tokens.expiresIn === null ? null : new Date(now.getTime() + tokens.expiresIn * 1000);
-
-    await this.requests.manager.transaction(async (manager) => {
-      const locked = await manager.findOne(LinkEntity, {
-        where: { id: link.id, deletedAt: IsNull() },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!locked) throw OAuthErrors.linkGone();
-      if (locked.configVersion !== request.linkConfigVersion) throw OAuthErrors.linkChanged();
-      await manager.update(
-        LinkEntity,
-        { id: link.id },
-        {
-          accessTokenEncrypted: this.keyRing.encrypt(
-            tokens.accessToken,
-            encryptionContext(LINK_ACCESS_TOKEN, link.id),
-          ),
-          tokenType: tokens.tokenType,
-          accessTokenExpiresAt: expiresAt,
-          refreshTokenEncrypted: tokens.refreshToken
-            ? this.keyRing.encrypt(
-                tokens.refreshToken,
-                encryptionContext(LINK_REFRESH_TOKEN, link.id),
-              )
-            : null,
-          refreshTokenPresent: tokens.refreshToken !== null,
-          grantedScopes,
-          lastRefreshedAt: now,
-          status: 'connected',
-          lastError,
-          refreshNotBefore: null,
-          refreshFailures: 0,
-        },
-      );
-      await this.notifications.publish({ kind: 'link', id: link.id }, manager);
-      await this.events.record(
-        link.id,
-        'authorized',
-        request.startedBy,
-        {
-          grantedScopes,
-          refreshTokenPresent: tokens.refreshToken !== null,
-          accessTokenExpiresAt: expiresAt?.toISOString() ?? null,
-        },
-        manager,
-      );
-      if (locked.status !== 'connected') {
-        await this.events.record(
-          link.id,
-          'status_changed',
-          SYSTEM_ACTOR,
-          { from: locked.status, to: 'connected', reason: 'authorized' },
-          manager,
-        );
-      }
+    const outcome = await this.tokens.saveGranted({
+      linkId: link.id,
+      configVersion: request.linkConfigVersion,
+      tokens,
+      lastError: advice
+        ? {
+            code: 'no_refresh_token',
+            message: `The provider issued no refresh token. ${advice}`,
+            at: new Date().toISOString(),
+          }
+        : null,
+      actor: request.startedBy,
     });
+    if (outcome === 'link_gone') throw OAuthErrors.linkGone();
+    if (outcome === 'link_changed') throw OAuthErrors.linkChanged();
     return { link: await this.links.get(link.id), advice };
   }
 }

@@ -7,9 +7,15 @@ import { AuthorizationService } from './authorization.service.js';
 import { OAuthCallbackController } from './oauth-callback.controller.js';
 import { OAuthClientModule } from './oauth-client.module.js';
 import { RedirectUrlController } from './redirect-url.controller.js';
+import { TokensModule } from '../tokens/tokens.module.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([AuthorizationRequestEntity]), LinksModule, OAuthClientModule],
+  imports: [
+    TypeOrmModule.forFeature([AuthorizationRequestEntity]),
+    LinksModule,
+    OAuthClientModule,
+    TokensModule,
+  ],
   controllers: [AuthorizationController, OAuthCallbackController, RedirectUrlController],
   providers: [AuthorizationService],
 })

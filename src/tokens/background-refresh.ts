@@ -7,14 +7,13 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config.js';
 import { TokenRefresher } from './token-refresher.js';
-import { TokenStore } from './token-store.js';
 
 const INTERVAL_NAME = 'background-refresh';
 
 /**
- * Renews tokens before anyone asks (SPEC §7): every REFRESH_CHECK_INTERVAL_SECONDS each replica
- * claims batches of due links (SKIP LOCKED plus the refresh lease, so replicas split the work and
- * never take the same link) and refreshes them a few at a time until none is due.
+ * Says when to renew tokens before anyone asks (SPEC §7): every REFRESH_CHECK_INTERVAL_SECONDS
+ * each replica has the refresher claim and renew batches of due links (SKIP LOCKED plus the
+ * refresh lease, so replicas split the work and never take the same link) until none is due.
  */
 @Injectable()
 export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -24,7 +23,6 @@ export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicat
 
   constructor(
     private readonly scheduler: SchedulerRegistry,
-    private readonly store: TokenStore,
     private readonly refresher: TokenRefresher,
     private readonly config: AppConfig,
   ) {}
@@ -60,18 +58,12 @@ export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicat
     while (!this.stopping) {
       // Claim no more than can be refreshed at once: a claimed link waiting in a queue could
       // outlive its lease and be claimed again by another replica.
-      const claimed = await this.store.claimDue(
-        this.refresher.holder,
-        this.refresher.leaseSeconds,
+      const claimed = await this.refresher.refreshDue(
         this.config.refreshLeadSeconds,
         this.config.refreshConcurrency,
       );
-      if (claimed.length === 0) break;
-      // Failures are recorded on the link (status, lastError, backoff) by the refresher.
-      await Promise.all(
-        claimed.map((link) => this.refresher.refreshClaimed(link).catch(() => undefined)),
-      );
-      refreshed += claimed.length;
+      if (claimed === 0) break;
+      refreshed += claimed;
     }
     if (refreshed > 0) this.logger.log(`Background refresh renewed or tried ${refreshed} link(s)`);
   }

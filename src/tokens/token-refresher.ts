@@ -1,18 +1,25 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDatabaseUnavailable } from '../common/database-unavailable.js';
 import { AppConfig } from '../config/app-config.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { oauthSettingsFor } from '../links/link-oauth-settings.js';
-import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { OAuthClient, ProviderError, type TokenSet } from '../oauth/oauth-client.js';
-import type { AppError } from '../common/app-error.js';
-import { nextAttemptDelayMs } from './refresh-backoff.js';
-import { isValidFor, type TokenState } from './token-state.js';
+import { writeWhileDatabaseReturns } from './durable-write.js';
+import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
+import {
+  assertRenewable,
+  backoffError,
+  isValidFor,
+  mayServeOnDemand,
+  type TokenState,
+} from './token-state.js';
 import { TokenStore, type ClaimedLink } from './token-store.js';
+import { TokenWriter } from './token-writer.js';
 import { TokenErrors } from './tokens.errors.js';
 
 export type RefreshTrigger = 'on_demand' | 'background' | 'manual';
@@ -31,19 +38,11 @@ const WAIT_POLL_MS = 50;
 /** How long in-flight refreshes may take to finish at shutdown. */
 const SHUTDOWN_GRACE_MS = 15_000;
 
-interface Failure {
-  status: LinkStatus;
-  lastError: LinkLastError;
-  error: AppError;
-  notBefore: Date | null;
-  failures: number;
-}
-
 /**
- * Single-flight token renewal (SPEC §7). Within a replica, concurrent callers for one link share
- * one promise; across replicas, a short lease on the link row decides who calls the provider, and
- * the others wait for the row to carry a fresh token. No connection or transaction is held while
- * the provider answers.
+ * Single-flight token renewal (SPEC §7), and the owner of the refresh lease. Within a replica,
+ * concurrent callers for one link share one promise; across replicas, a short lease on the link
+ * row decides who calls the provider, and the others wait for the row to carry a fresh token. No
+ * connection or transaction is held while the provider answers.
  */
 @Injectable()
 export class TokenRefresher implements BeforeApplicationShutdown {
@@ -55,15 +54,23 @@ export class TokenRefresher implements BeforeApplicationShutdown {
    * timeout), so a live holder never loses it mid-call, and a crashed one blocks the link only
    * that long.
    */
-  readonly leaseSeconds: number;
+  private readonly leaseSeconds: number;
   private readonly inFlight = new Map<string, Promise<TokenState>>();
+  /**
+   * Tokens a provider issued while the database was unreachable, by link: kept in memory and
+   * written as soon as it returns (SPEC §11). While one is pending, this replica starts no other
+   * refresh of that link, which would send the refresh token the provider has just replaced.
+   */
+  private readonly pendingWrites = new Map<string, Promise<void>>();
+  private stopping = false;
 
   constructor(
     private readonly store: TokenStore,
+    private readonly writer: TokenWriter,
     private readonly oauth: OAuthClient,
     private readonly keyRing: KeyRing,
     private readonly metrics: MetricsService,
-    config: AppConfig,
+    private readonly config: AppConfig,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
@@ -73,23 +80,41 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     return this.singleFlight(linkId, () => this.refreshAcrossReplicas(linkId, request));
   }
 
-  /** Renews a link whose lease the background refresher has just claimed. */
-  async refreshClaimed(claimed: ClaimedLink): Promise<void> {
-    if (this.inFlight.has(claimed.link.id)) {
-      // An on-demand refresh of this replica got there first; it holds or waits for the lease.
-      await this.store.release(claimed.link.id, this.holder);
-      return;
-    }
-    await this.singleFlight(claimed.link.id, () =>
-      this.callProvider(claimed, 'background', 'system'),
-    );
+  /**
+   * Claims up to `limit` links due for a background renewal (other replicas skip them) and
+   * renews them at once; failures are recorded on each link. Resolves with how many it claimed.
+   */
+  async refreshDue(leadSeconds: number, limit: number): Promise<number> {
+    const claimed = await this.store.claimDue(this.holder, this.leaseSeconds, leadSeconds, limit);
+    await Promise.all(claimed.map((claim) => this.refreshClaimed(claim).catch(() => undefined)));
+    return claimed.length;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const running = [...this.inFlight.values()].map((flight) => flight.catch(() => undefined));
-    if (running.length === 0) return;
-    this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
-    await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
+    const running = [
+      ...[...this.inFlight.values()].map((flight) => flight.catch(() => undefined)),
+      ...this.pendingWrites.values(),
+    ];
+    if (running.length > 0) {
+      this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
+      await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
+    }
+    this.stopping = true;
+    for (const linkId of this.pendingWrites.keys()) {
+      this.logger.error(
+        `Shutting down with the new tokens of link ${linkId} unwritten (the database is unreachable): if its provider rotates refresh tokens, the link will need authorizing again`,
+      );
+    }
+  }
+
+  private async refreshClaimed(claimed: ClaimedLink): Promise<void> {
+    const linkId = claimed.link.id;
+    if (this.inFlight.has(linkId) || this.pendingWrites.has(linkId)) {
+      // An on-demand refresh of this replica got there first, or its tokens are being written.
+      await this.store.release(linkId, this.holder);
+      return;
+    }
+    await this.singleFlight(linkId, () => this.callProvider(claimed, 'background', 'system'));
   }
 
   private singleFlight(linkId: string, run: () => Promise<TokenState>): Promise<TokenState> {
@@ -100,18 +125,23 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     return flight;
   }
 
+  /** The on-demand rule, refresh budget included (SPEC §11). */
+  private mayServe(state: TokenState, minValiditySeconds: number): boolean {
+    return mayServeOnDemand(state, minValiditySeconds, this.config.minRefreshIntervalSeconds);
+  }
+
   private async refreshAcrossReplicas(
     linkId: string,
     request: RefreshRequest,
   ): Promise<TokenState> {
+    if (this.pendingWrites.has(linkId)) throw TokenErrors.tokensAwaitingDatabase();
     const deadline = Date.now() + this.leaseSeconds * 1000;
     for (;;) {
       const claim = await this.store.claim(linkId, this.holder, this.leaseSeconds);
       if ('link' in claim) {
-        const current = this.store.stateOf(claim.link);
-        if (!request.force && isValidFor(current, request.minValiditySeconds)) {
+        if (!request.force && this.mayServe(claim.state, request.minValiditySeconds)) {
           await this.store.release(linkId, this.holder); // another replica refreshed just before
-          return current;
+          return claim.state;
         }
         return this.callProvider(claim, request.trigger, request.actor);
       }
@@ -126,10 +156,9 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const state = await this.store.load(linkId);
       if (!state) throw TokenErrors.notFound();
       assertRenewable(state);
-      if (isValidFor(state, request.minValiditySeconds) && !request.force) return state;
-      if (state.refreshNotBefore && state.refreshNotBefore.getTime() > Date.now()) {
-        throw backingOff(state.refreshNotBefore);
-      }
+      if (!request.force && this.mayServe(state, request.minValiditySeconds)) return state;
+      const backingOff = backoffError(state);
+      if (backingOff) throw backingOff;
     }
   }
 
@@ -139,18 +168,17 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     trigger: RefreshTrigger,
     actor: string,
   ): Promise<TokenState> {
-    const { link } = claimed;
-    const state = this.store.stateOf(link);
+    const { link, state } = claimed;
     try {
       assertRenewable(state);
-      if (link.refreshNotBefore && link.refreshNotBefore.getTime() > Date.now())
-        throw backingOff(link.refreshNotBefore);
+      const backingOff = backoffError(state);
+      if (backingOff) throw backingOff;
     } catch (error) {
       await this.store.release(link.id, this.holder);
       throw error;
     }
     if (link.grantType === 'authorization_code' && !link.refreshTokenEncrypted) {
-      return this.failWithoutRefreshToken(claimed, state, actor);
+      return this.failWithoutRefreshToken(claimed, actor);
     }
 
     const endTimer = this.metrics.refreshDuration.startTimer({ trigger });
@@ -174,139 +202,84 @@ export class TokenRefresher implements BeforeApplicationShutdown {
         throw error;
       }
       this.metrics.refreshes.inc({ trigger, result: error.kind });
-      const failure = this.describeFailure(error, link.status, link.refreshFailures);
-      await this.store.saveFailure(
-        claimed,
-        this.holder,
-        {
-          ...failure,
-          detail: {
-            trigger,
-            kind: error.kind,
-            error: error.oauthError,
-            httpStatus: error.httpStatus,
-          },
-        },
-        actor,
-      );
+      const failure = describeRefreshFailure(error, link);
+      const detail = {
+        trigger,
+        kind: error.kind,
+        error: error.oauthError,
+        httpStatus: error.httpStatus,
+      };
+      await this.writer.saveFailure(claimed, this.holder, { ...failure, detail }, actor);
       this.logger.warn(`Refresh of link ${link.id} failed (${error.kind}): ${error.message}`);
       throw failure.error;
     }
     endTimer();
-    const saved = await this.store.saveRefreshed(claimed, tokens, this.holder, actor, trigger);
+    return this.commitRefreshed(claimed, tokens, trigger, actor);
+  }
+
+  /** Stores what the provider issued; a database outage does not lose it (keepWriting). */
+  private async commitRefreshed(
+    claimed: ClaimedLink,
+    tokens: TokenSet,
+    trigger: RefreshTrigger,
+    actor: string,
+  ): Promise<TokenState> {
+    const save = (): Promise<TokenState | undefined> =>
+      this.writer.saveRefreshed(claimed, tokens, this.holder, actor, trigger);
+    let saved: TokenState | undefined;
+    try {
+      saved = await save();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      this.keepWriting(claimed.link.id, save, trigger);
+      throw TokenErrors.tokensAwaitingDatabase();
+    }
     if (!saved) throw TokenErrors.notFound(); // deleted while the provider answered
     this.metrics.refreshes.inc({ trigger, result: 'success' });
     return saved;
   }
 
+  /**
+   * The database went away after the provider answered: the new tokens stay in this process and
+   * are written once it is back. The lease, taken before the provider call, outlasts short outages;
+   * should another replica have taken it over meanwhile, the write still lands as long as the
+   * stored refresh token is the one this refresh used (compare-and-set in saveRefreshed).
+   */
+  private keepWriting(
+    linkId: string,
+    save: () => Promise<TokenState | undefined>,
+    trigger: RefreshTrigger,
+  ): void {
+    this.logger.warn(
+      `The database is unreachable: keeping the new tokens of link ${linkId} in memory until it is back`,
+    );
+    const pending = writeWhileDatabaseReturns(save, { shouldStop: () => this.stopping })
+      .then((saved) => {
+        if (saved) {
+          this.metrics.refreshes.inc({ trigger, result: 'success' });
+          this.logger.log(`Stored the new tokens of link ${linkId} once the database was back`);
+        } else {
+          this.logger.warn(
+            `Link ${linkId} was deleted or re-authorized before its new tokens could be stored`,
+          );
+        }
+      })
+      .catch((error: unknown) =>
+        this.logger.error({ err: error }, `Could not store the new tokens of link ${linkId}`),
+      )
+      .finally(() => this.pendingWrites.delete(linkId));
+    this.pendingWrites.set(linkId, pending);
+  }
+
   /** An authorization-code link without a refresh token cannot renew; once expired it needs consent again. */
-  private async failWithoutRefreshToken(
-    claimed: ClaimedLink,
-    state: TokenState,
-    actor: string,
-  ): Promise<never> {
-    if (isValidFor(state, 0)) {
+  private async failWithoutRefreshToken(claimed: ClaimedLink, actor: string): Promise<never> {
+    const failure = noRefreshTokenFailure();
+    if (isValidFor(claimed.state, 0)) {
       await this.store.release(claimed.link.id, this.holder);
     } else {
-      const error = TokenErrors.noRefreshToken();
-      await this.store.saveFailure(
-        claimed,
-        this.holder,
-        {
-          status: 'reauthorization_required',
-          lastError: {
-            code: 'no_refresh_token',
-            message: error.detail,
-            at: new Date().toISOString(),
-          },
-          notBefore: null,
-          failures: 0,
-          detail: { kind: 'no_refresh_token' },
-        },
-        actor,
-      );
+      const detail = { kind: 'no_refresh_token' };
+      await this.writer.saveFailure(claimed, this.holder, { ...failure, detail }, actor);
     }
-    throw TokenErrors.noRefreshToken();
+    throw failure.error;
   }
-
-  private describeFailure(
-    error: ProviderError,
-    status: LinkStatus,
-    previousFailures: number,
-  ): Failure {
-    const at = new Date().toISOString();
-    const said = error.description ? ` (${error.description})` : '';
-    switch (error.kind) {
-      case 'invalid_grant': {
-        const lastError = {
-          code: 'invalid_grant',
-          message: `The provider rejected the refresh token${said}: consent was revoked, or the token expired or was replaced.`,
-          at,
-        };
-        return {
-          status: 'reauthorization_required',
-          lastError,
-          error: TokenErrors.reauthorizationRequired({ lastError }),
-          notBefore: null,
-          failures: 0,
-        };
-      }
-      case 'invalid_client':
-      case 'rejected': {
-        const lastError = {
-          code: error.oauthError ?? error.kind,
-          message:
-            error.kind === 'invalid_client'
-              ? `The provider rejected the client id or secret${said}. Client secrets expire (Microsoft: AADSTS7000222); set a new one.`
-              : `The provider refused the refresh: ${error.message}${said}.`,
-          at,
-        };
-        return {
-          status: 'error',
-          lastError,
-          error: TokenErrors.linkError({ lastError }),
-          notBefore: null,
-          failures: 0,
-        };
-      }
-      case 'transient': {
-        const failures = previousFailures + 1;
-        const delayMs = nextAttemptDelayMs(failures, error.retryAfterSeconds);
-        const lastError = {
-          code: 'provider_unavailable',
-          message: `The provider is unavailable: ${error.message}.`,
-          at,
-        };
-        return {
-          status,
-          lastError,
-          error: TokenErrors.providerUnavailable(Math.ceil(delayMs / 1000), error.message),
-          notBefore: new Date(Date.now() + delayMs),
-          failures,
-        };
-      }
-    }
-  }
-}
-
-/** Links that cannot be renewed answer with what the admin must do. */
-export function assertRenewable(state: TokenState): void {
-  switch (state.status) {
-    case 'connected':
-      return;
-    case 'pending_authorization':
-      if (state.grantType === 'client_credentials') return; // connects with its first token
-      throw TokenErrors.notConnected();
-    case 'reauthorization_required':
-      throw TokenErrors.reauthorizationRequired(state);
-    case 'error':
-      throw TokenErrors.linkError(state);
-  }
-}
-
-function backingOff(notBefore: Date): AppError {
-  return TokenErrors.providerUnavailable(
-    Math.max(1, Math.ceil((notBefore.getTime() - Date.now()) / 1000)),
-    'backing off after failures',
-  );
 }

@@ -1,4 +1,6 @@
+import type { AppError } from '../common/app-error.js';
 import type { GrantType, LinkStatus } from '../links/link.entity.js';
+import { TokenErrors } from './tokens.errors.js';
 
 /** What the token endpoint needs to know about a link, with its access token decrypted. */
 export interface TokenState {
@@ -14,6 +16,8 @@ export interface TokenState {
    * reaching ASSUMED_TOKEN_LIFETIME_SECONDS; null: never (only a forced refresh renews it).
    */
   renewBy: Date | null;
+  /** When the provider issued this access token (as far as Outlink knows); null: none held. */
+  obtainedAt: Date | null;
   scopes: string[];
   refreshTokenPresent: boolean;
   refreshNotBefore: Date | null;
@@ -34,6 +38,24 @@ export function isValidFor(
   return state.renewBy.getTime() - now - CLOCK_SKEW_MS >= minValiditySeconds * 1000;
 }
 
+/**
+ * Whether an on-demand request may be served this token as it is (SPEC §11 refresh budget): it is
+ * valid for `minValiditySeconds`, or it is still valid and was obtained less than
+ * `minRefreshIntervalSeconds` ago. The provider's tokens then live shorter than asked for, and
+ * refreshing again would only burn a refresh (and an audit event) per call. An expired token
+ * never passes.
+ */
+export function mayServeOnDemand(
+  state: Pick<TokenState, 'accessToken' | 'renewBy' | 'obtainedAt'>,
+  minValiditySeconds: number,
+  minRefreshIntervalSeconds: number,
+  now = Date.now(),
+): boolean {
+  if (isValidFor(state, minValiditySeconds, now)) return true;
+  if (state.obtainedAt === null || !isValidFor(state, 0, now)) return false;
+  return now - state.obtainedAt.getTime() < minRefreshIntervalSeconds * 1000;
+}
+
 /** renewBy of a token: its expiry, or when a token without one is assumed to have expired. */
 export function renewByOf(
   expiresAt: Date | null,
@@ -43,4 +65,32 @@ export function renewByOf(
   if (expiresAt !== null) return expiresAt;
   if (assumedLifetimeSeconds <= 0 || obtainedAt === null) return null;
   return new Date(obtainedAt.getTime() + assumedLifetimeSeconds * 1000);
+}
+
+/** Links that cannot be renewed answer with what the admin must do. */
+export function assertRenewable(state: TokenState): void {
+  switch (state.status) {
+    case 'connected':
+      return;
+    case 'pending_authorization':
+      if (state.grantType === 'client_credentials') return; // connects with its first token
+      throw TokenErrors.notConnected();
+    case 'reauthorization_required':
+      throw TokenErrors.reauthorizationRequired(state);
+    case 'error':
+      throw TokenErrors.linkError(state);
+  }
+}
+
+/** The answer while a failing provider is left alone (SPEC §7 backoff), or undefined. */
+export function backoffError(
+  state: Pick<TokenState, 'refreshNotBefore'>,
+  now = Date.now(),
+): AppError | undefined {
+  const notBefore = state.refreshNotBefore;
+  if (notBefore === null || notBefore.getTime() <= now) return undefined;
+  return TokenErrors.providerUnavailable(
+    Math.max(1, Math.ceil((notBefore.getTime() - now) / 1000)),
+    'backing off after failures',
+  );
 }

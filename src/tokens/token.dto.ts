@@ -41,6 +41,11 @@ export class TokenResponseDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Seconds until expiresAt' }) expiresIn:
     number | null;
   @ApiProperty({ type: [String] }) scopes: string[];
+  @ApiProperty({
+    description:
+      "False when even the freshest token cannot stay valid for minValidity seconds (the provider's tokens live shorter); it is served all the same, and not refreshed again within MIN_REFRESH_INTERVAL_SECONDS of being obtained.",
+  })
+  meetsMinValidity: boolean;
 
   @ApiPropertyOptional({
     description:

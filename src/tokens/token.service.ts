@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { AppError } from '../common/app-error.js';
 import { TokenCache } from './token-cache.js';
-import { assertRenewable, TokenRefresher } from './token-refresher.js';
-import { isValidFor, type TokenState } from './token-state.js';
+import { TokenRefresher } from './token-refresher.js';
+import { assertRenewable, mayServeOnDemand, type TokenState } from './token-state.js';
+import { AppConfig } from '../config/app-config.js';
 import { TokenStore } from './token-store.js';
 import { TokenErrors } from './tokens.errors.js';
 
@@ -18,11 +19,13 @@ export class TokenService {
     private readonly store: TokenStore,
     private readonly refresher: TokenRefresher,
     private readonly metrics: MetricsService,
+    private readonly config: AppConfig,
   ) {}
 
   async getToken(linkId: string, minValiditySeconds: number): Promise<TokenState> {
+    const budget = this.config.minRefreshIntervalSeconds;
     const cached = this.cache.get(linkId);
-    if (cached && isValidFor(cached, minValiditySeconds)) {
+    if (cached && mayServeOnDemand(cached, minValiditySeconds, budget)) {
       this.metrics.tokenRequests.inc({ result: 'cached' });
       return cached;
     }
@@ -30,7 +33,7 @@ export class TokenService {
       const stored = await this.store.load(linkId);
       if (!stored) throw TokenErrors.notFound();
       assertRenewable(stored);
-      if (isValidFor(stored, minValiditySeconds)) {
+      if (mayServeOnDemand(stored, minValiditySeconds, budget)) {
         this.cache.set(stored);
         this.metrics.tokenRequests.inc({ result: 'stored' });
         return stored;

@@ -10,6 +10,7 @@ import { LinksService } from '../links/links.service.js';
 import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
 import { xoauth2 } from './xoauth2.js';
+import { isValidFor } from './token-state.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -44,6 +45,7 @@ export class TokensController {
         ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
         : null,
       scopes: state.scopes,
+      meetsMinValidity: isValidFor(state, query.minValidity),
       ...(query.user !== undefined ? { xoauth2: xoauth2(query.user, accessToken) } : {}),
     };
   }

@@ -23,6 +23,12 @@ export const TokenErrors = {
       'link_error',
       `${state.lastError?.message ?? 'The provider rejected the client.'} Fix the client id or secret (PATCH /v1/links/{id}).`,
     ),
+  tokensAwaitingDatabase: () =>
+    new AppError(
+      'service_unavailable',
+      'The provider issued new tokens while the database was unreachable; they are kept and stored as soon as it is back. Retry shortly.',
+      { headers: { 'retry-after': '2' } },
+    ),
   providerUnavailable: (retryAfterSeconds: number, reason: string) =>
     new AppError(
       'provider_unavailable',

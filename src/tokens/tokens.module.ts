@@ -7,6 +7,7 @@ import { TokenCache } from './token-cache.js';
 import { TokenRefresher } from './token-refresher.js';
 import { TokenService } from './token.service.js';
 import { TokenStore } from './token-store.js';
+import { TokenWriter } from './token-writer.js';
 import { TokensController } from './tokens.controller.js';
 
 @Module({
@@ -15,10 +16,12 @@ import { TokensController } from './tokens.controller.js';
   providers: [
     TokenService,
     TokenStore,
+    TokenWriter,
     TokenCache,
     TokenRefresher,
     BackgroundRefresh,
     LinkStatusGauge,
   ],
+  exports: [TokenWriter],
 })
 export class TokensModule {}

@@ -13,7 +13,12 @@ export type Fault =
    * whose client has gone by then (timed out, or its process was killed) is not forwarded: the
    * provider never sees it, so a refresh token in it stays unused.
    */
-  | { proxyTo: string; delayMs?: number };
+  | {
+      proxyTo: string;
+      delayMs?: number;
+      /** Runs once the request is read and before it is forwarded (e.g. stop the database). */
+      beforeForward?: () => Promise<void>;
+    };
 
 export interface FaultServer {
   /** Base URL, `http://127.0.0.1:<port>`. */
@@ -24,6 +29,8 @@ export interface FaultServer {
   respondWith(fault: Fault): void;
   /** POSTs to /token received so far. */
   readonly requests: number;
+  /** Every `refresh_token` parameter received, in order: a value twice is a replay. */
+  readonly presentedRefreshTokens: string[];
   close(): Promise<void>;
 }
 
@@ -35,6 +42,7 @@ export interface FaultServer {
 export async function startFaultServer(): Promise<FaultServer> {
   let fault: Fault = { status: 500, body: '{}' };
   let requests = 0;
+  const presentedRefreshTokens: string[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -81,14 +89,20 @@ export async function startFaultServer(): Promise<FaultServer> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      const refreshToken = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get(
+        'refresh_token',
+      );
+      if (refreshToken !== null) presentedRefreshTokens.push(refreshToken);
       if (current === 'hang') return;
       if (typeof current === 'object' && 'proxyTo' in current) {
         const relay = (): void => {
           if (request.socket.destroyed) return;
-          forward(current.proxyTo, request.headers, Buffer.concat(chunks)).then(
-            (upstream) => answer(response, upstream),
-            () => response.writeHead(502).end(),
-          );
+          (current.beforeForward ?? (() => Promise.resolve()))()
+            .then(() => forward(current.proxyTo, request.headers, Buffer.concat(chunks)))
+            .then(
+              (upstream) => answer(response, upstream),
+              () => response.writeHead(502).end(),
+            );
         };
         if (current.delayMs === undefined) relay();
         else {
@@ -132,6 +146,9 @@ export async function startFaultServer(): Promise<FaultServer> {
     },
     get requests(): number {
       return requests;
+    },
+    get presentedRefreshTokens(): string[] {
+      return [...presentedRefreshTokens];
     },
     async close(): Promise<void> {
       for (const timer of timers) clearTimeout(timer);
