@@ -462,9 +462,12 @@ function observingFetch(http: OutboundHttp, observation: Observation): openid.Cu
 /** `TypeError: fetch failed (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1)`: no secret in it. */
 function networkDetailOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause : undefined;
-  const code = codeOf(cause) ?? codeOf(error);
-  return `${error.name}: ${error.message}${cause ? ` (${code ? `${code}: ` : ''}${cause.message})` : ''}`;
+  // Not `instanceof Error`: Node's socket errors may come from another realm (jest's vm contexts).
+  const cause: unknown = error.cause;
+  if (cause === null || typeof cause !== 'object') return `${error.name}: ${error.message}`;
+  const code = codeOf(cause);
+  const message = 'message' in cause && typeof cause.message === 'string' ? cause.message : '';
+  return `${error.name}: ${error.message} (${[code, message].filter(Boolean).join(': ')})`;
 }
 
 /**

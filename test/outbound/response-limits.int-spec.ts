@@ -45,7 +45,7 @@ describe(`outbound HTTP limits (${BACKEND})`, () => {
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { ALLOW_INSECURE_ENDPOINTS: 'true', PROVIDER_TIMEOUT_SECONDS: '1' },
+      env: { ALLOW_INSECURE_ENDPOINTS: 'true', PROVIDER_TIMEOUT_SECONDS: '1', LOG_LEVEL: 'debug' },
     });
     redirectTarget = await startHttpListener((_request, response) =>
       response.end(discoveryDocument('http://elsewhere')),
@@ -89,6 +89,11 @@ describe(`outbound HTTP limits (${BACKEND})`, () => {
       expect(messages.closed).not.toMatch(/refused|reset|time|closed|ECONN|parse/i);
       expect(banner.connections).toBeGreaterThan(0); // the open ports were really reached
       expect(silent.connections).toBeGreaterThan(0);
+      // The operator still finds out which it was, at debug level, without the client secret.
+      const details = t.logs.lines.filter((line) => line.includes('gave no HTTP answer: '));
+      expect(details.some((line) => line.includes('ECONNREFUSED'))).toBe(true);
+      expect(details.some((line) => /TimeoutError|aborted/i.test(line))).toBe(true);
+      expect(t.logs.text).not.toContain('client-secret-never-shown');
     } finally {
       await Promise.all([banner.close(), silent.close(), reset.close()]);
     }
