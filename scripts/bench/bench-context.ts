@@ -63,6 +63,8 @@ export async function startService(
       ENCRYPTION_KEYS: context.encryptionKeys,
       ADMIN_API_KEY: context.adminKey,
       ALLOW_INSECURE_ENDPOINTS: 'true',
+      // The bench's token endpoint listens on loopback, which the outbound policy refuses.
+      OUTBOUND_ALLOW: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ...env,
     },

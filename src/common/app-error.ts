@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'link_not_connected'
   | 'reauthorization_required'
   | 'link_error'
+  | 'endpoint_not_allowed'
   | 'provider_unavailable'
   | 'internal_error'
   | 'service_unavailable';

@@ -54,6 +54,8 @@ export function describeErrorCode(code: ErrorCode): { status: number; title: str
       return { status: 409, title: 'The link must be authorized again' };
     case 'link_error':
       return { status: 409, title: 'The provider rejected the client' };
+    case 'endpoint_not_allowed':
+      return { status: 400, title: 'The outbound policy refuses this address' };
     case 'provider_unavailable':
       return { status: 503, title: 'The provider is unavailable' };
     case 'payload_too_large':

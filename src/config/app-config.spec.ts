@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       adminApiKey: undefined,
       encryptionKeys: [],
       allowInsecureEndpoints: false,
+      outboundAllow: { hostNames: [], cidrs: [] },
       refreshLeadSeconds: 300,
       refreshCheckIntervalSeconds: 30,
       assumedTokenLifetimeSeconds: 0,
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
       ADMIN_API_KEY: `olk_${'A'.repeat(32)}`,
       ENCRYPTION_KEYS: `new:${KEY_A}, old:${KEY_B}`,
       ALLOW_INSECURE_ENDPOINTS: 'yes',
+      OUTBOUND_ALLOW: 'idp.internal, 10.20.0.0/16',
       REFRESH_LEAD_SECONDS: '600',
       REFRESH_CHECK_INTERVAL_SECONDS: ' 15 ',
       LOG_LEVEL: 'debug',
@@ -67,6 +69,7 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/outlink',
       adminApiKey: `olk_${'A'.repeat(32)}`,
       allowInsecureEndpoints: true,
+      outboundAllow: { hostNames: ['idp.internal'], cidrs: ['10.20.0.0/16'] },
       refreshLeadSeconds: 600,
       refreshCheckIntervalSeconds: 15,
       logLevel: 'debug',
@@ -84,6 +87,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'mysql://x',
       ENCRYPTION_KEYS: 'bad',
       TRUST_PROXY: 'maybe',
+      OUTBOUND_ALLOW: 'http://idp.internal',
     });
     for (const variable of [
       'PORT',
@@ -92,6 +96,7 @@ describe('loadConfig', () => {
       'DATABASE_URL',
       'ENCRYPTION_KEYS',
       'TRUST_PROXY',
+      'OUTBOUND_ALLOW',
     ]) {
       expect(error.problems.filter((problem) => problem.startsWith(variable))).not.toHaveLength(0);
       expect(error.message).toContain(`  - ${variable}`);
@@ -125,6 +130,14 @@ describe('loadConfig', () => {
     expect(configErrorOf({ TRUST_PROXY: '10.0.0.1,proxy.example.com' }).problems[0]).toContain(
       '"proxy.example.com"',
     );
+  });
+
+  it('names every OUTBOUND_ALLOW entry that is neither a host name nor an address or CIDR', () => {
+    const error = configErrorOf({ OUTBOUND_ALLOW: 'ok.example, 10.0.0.0/40, https://x' });
+    expect(error.problems).toEqual([
+      'OUTBOUND_ALLOW: "10.0.0.0/40" has an invalid prefix length (0-32)',
+      'OUTBOUND_ALLOW: "https://x" is neither a host name nor an IP address or CIDR',
+    ]);
   });
 
   it('refuses out-of-range numbers', () => {

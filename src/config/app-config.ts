@@ -2,6 +2,11 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { resolve } from 'node:path';
 import { parseEncryptionKeys, type EncryptionKey } from '../crypto/key-ring.js';
+import {
+  NOTHING_ALLOWED,
+  parseOutboundAllow,
+  type OutboundAllowList,
+} from '../outbound/address-policy.js';
 import { EnvDto, type LogLevel } from './env.dto.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 
@@ -28,6 +33,8 @@ export class AppConfig {
   /** Empty until generated-secrets fills it in for embedded or development mode. */
   encryptionKeys: EncryptionKey[];
   allowInsecureEndpoints: boolean;
+  /** Host names and CIDRs the outbound policy lets Outlink connect to although not public. */
+  outboundAllow: OutboundAllowList;
   refreshLeadSeconds: number;
   refreshCheckIntervalSeconds: number;
   /** Tokens without an expiry count as expired at this age; 0: only a forced refresh renews them. */
@@ -78,6 +85,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   }
   const { trustProxy, problems: trustProxyProblems } = parseTrustProxy(dto.TRUST_PROXY);
   problems.push(...trustProxyProblems.map((problem) => `TRUST_PROXY: ${problem}`));
+  let outboundAllow = NOTHING_ALLOWED;
+  if (dto.OUTBOUND_ALLOW !== undefined) {
+    const parsed = parseOutboundAllow(dto.OUTBOUND_ALLOW);
+    outboundAllow = parsed.allow;
+    problems.push(...parsed.problems.map((problem) => `OUTBOUND_ALLOW: ${problem}`));
+  }
   const production = dto.NODE_ENV === 'production';
   if (production && dto.DATABASE_URL !== undefined && dto.ENCRYPTION_KEYS === undefined) {
     problems.push(
@@ -95,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     adminApiKey: dto.ADMIN_API_KEY,
     encryptionKeys,
     allowInsecureEndpoints: dto.ALLOW_INSECURE_ENDPOINTS,
+    outboundAllow,
     refreshLeadSeconds: dto.REFRESH_LEAD_SECONDS,
     refreshCheckIntervalSeconds: dto.REFRESH_CHECK_INTERVAL_SECONDS,
     assumedTokenLifetimeSeconds: dto.ASSUMED_TOKEN_LIFETIME_SECONDS,

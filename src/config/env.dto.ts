@@ -90,6 +90,12 @@ export class EnvDto {
   @IsBoolean()
   ALLOW_INSECURE_ENDPOINTS: boolean = false;
 
+  /** Exceptions to the outbound policy: host names and CIDRs, parsed by loadConfig. */
+  @IsOptional()
+  @Transform(emptyToUndefined)
+  @IsString()
+  OUTBOUND_ALLOW?: string;
+
   @IsOptional()
   @Transform(toInteger)
   @IsInt()

@@ -1,4 +1,4 @@
-import { AppError } from '../common/app-error.js';
+import { AppError, type FieldError } from '../common/app-error.js';
 
 export const LinkErrors = {
   notFound: () => AppError.notFound('The link'),
@@ -24,5 +24,12 @@ export const LinkErrors = {
     AppError.validation(
       [{ field: 'issuer', message: `the discovery document could not be used: ${reason}` }],
       'The issuer could not be discovered.',
+    ),
+  endpointNotAllowed: (errors: FieldError[]) =>
+    new AppError(
+      'endpoint_not_allowed',
+      'An endpoint points to an address Outlink does not connect to: loopback, private, ' +
+        'link-local and other non-public addresses are refused unless OUTBOUND_ALLOW names them.',
+      { errors },
     ),
 };

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OAuthClientModule } from '../oauth/oauth-client.module.js';
+import { OutboundModule } from '../outbound/outbound.module.js';
+import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import { LinkEventEntity } from './link-event.entity.js';
 import { LinkEventsService } from './link-events.service.js';
 import { LinkEventRetention } from './link-event-retention.js';
@@ -10,9 +12,19 @@ import { LinksController } from './links.controller.js';
 import { LinksService } from './links.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([LinkEntity, LinkEventEntity]), OAuthClientModule],
+  imports: [
+    TypeOrmModule.forFeature([LinkEntity, LinkEventEntity]),
+    OAuthClientModule,
+    OutboundModule,
+  ],
   controllers: [LinksController],
-  providers: [LinksService, LinkEventsService, LinkRevocation, LinkEventRetention],
+  providers: [
+    LinksService,
+    LinkEventsService,
+    LinkRevocation,
+    LinkEventRetention,
+    LinkEndpointPolicy,
+  ],
   exports: [LinksService, LinkEventsService, TypeOrmModule],
 })
 export class LinksModule {}

@@ -24,6 +24,7 @@ import { LinkErrors } from './links.errors.js';
 import { LinkRevocation } from './link-revocation.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
+import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 
 /** Forgets what a module keeps about a link that is being deleted, inside that transaction. */
 export type LinkDeletionHook = (linkId: string, manager: EntityManager) => Promise<void>;
@@ -46,6 +47,7 @@ export class LinksService {
     private readonly oauth: OAuthClient,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
+    private readonly endpointPolicy: LinkEndpointPolicy,
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
@@ -53,6 +55,7 @@ export class LinksService {
       ...input,
       grantType: input.grantType ?? 'authorization_code',
     });
+    await this.endpointPolicy.check(stored);
     const id = randomUUID();
     const secret = input.clientSecret ?? null;
     await this.links.manager.transaction(async (manager) => {
@@ -168,7 +171,8 @@ export class LinksService {
     const keepsDiscovery = usedDiscovery && !!merged.issuer && merged.issuer === current.issuer;
     const stored = keepsDiscovery
       ? this.keepDiscovered(current, resolveLinkConfiguration(merged, this.options()))
-      : await this.configure(merged);
+      : await this.configure(merged, current);
+    await this.endpointPolicy.check(stored, current);
 
     const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored);
     if (redirected.length > 0 && current.hasClientSecret && clientSecret === undefined)
@@ -272,9 +276,17 @@ export class LinksService {
   }
 
   /** Resolves the preset and, for a custom link with an issuer, fetches its discovery document. */
-  private async configure(input: LinkConfigurationInput): Promise<StoredConfiguration> {
+  private async configure(
+    input: LinkConfigurationInput,
+    current?: LinkEntity,
+  ): Promise<StoredConfiguration> {
     const { needsDiscovery, ...configuration } = resolveLinkConfiguration(input, this.options());
     if (!needsDiscovery) return { ...configuration, discoveredMetadata: null };
+    // Before discovery connects anywhere; the caller checks the discovered endpoints.
+    await this.endpointPolicy.check(
+      { ...configuration, authorizationEndpoint: null, tokenEndpoint: null },
+      current,
+    );
     let discovered;
     try {
       discovered = await this.oauth.discover(configuration.issuer!);

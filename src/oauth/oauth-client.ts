@@ -1,6 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import * as openid from 'openid-client';
 import { AppConfig } from '../config/app-config.js';
+import { OutboundHttp } from '../outbound/outbound-http.js';
+import {
+  OutboundAddressRefused,
+  OutboundError,
+  OutboundResponseRefused,
+} from '../outbound/outbound.errors.js';
 
 /** How the client authenticates at the token and revocation endpoints (RFC 6749 §2.3.1). */
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
@@ -112,6 +118,10 @@ interface Observation {
   retryAfter: string | null;
   /** The request never got a complete answer: connection refused or reset, DNS, timeout. */
   networkFailure: boolean;
+  /** What the network failure was, for a debug log line only (SPEC §11: not for admins). */
+  networkDetail: string | null;
+  /** The outbound policy refused the address, a redirect or an oversized answer. */
+  refusal: OutboundError | null;
 }
 
 /** Discovery metadata fields worth keeping beside a link. */
@@ -138,7 +148,12 @@ const STORED_METADATA_FIELDS = [
  */
 @Injectable()
 export class OAuthClient {
-  constructor(private readonly config: AppConfig) {}
+  private readonly logger = new Logger(OAuthClient.name);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly http: OutboundHttp,
+  ) {}
 
   /**
    * Discovers an authorization server from its issuer: OpenID Connect discovery first, then
@@ -199,13 +214,13 @@ export class OAuthClient {
         {
           algorithm,
           timeout: this.config.providerTimeoutSeconds,
-          [openid.customFetch]: observingFetch(observation),
+          [openid.customFetch]: observingFetch(this.http, observation),
           execute: this.config.allowInsecureEndpoints ? [openid.allowInsecureRequests] : [],
         },
       );
       return { ...configuration.serverMetadata() };
     } catch (error) {
-      throw classify(error, observation, 'the discovery document');
+      throw this.classified(error, observation, 'the discovery document');
     }
   }
 
@@ -226,7 +241,7 @@ export class OAuthClient {
       return openid.buildAuthorizationUrl(this.configuration(settings, observation), parameters)
         .href;
     } catch (error) {
-      throw classify(error, observation, 'the authorization endpoint');
+      throw this.classified(error, observation, 'the authorization endpoint');
     }
   }
 
@@ -262,7 +277,7 @@ export class OAuthClient {
       );
       return toTokenSet(response);
     } catch (error) {
-      throw classify(error, observation, 'the token endpoint');
+      throw this.classified(error, observation, 'the token endpoint');
     }
   }
 
@@ -286,7 +301,7 @@ export class OAuthClient {
       );
       return toTokenSet(response);
     } catch (error) {
-      throw classify(error, observation, 'the token endpoint');
+      throw this.classified(error, observation, 'the token endpoint');
     }
   }
 
@@ -308,7 +323,7 @@ export class OAuthClient {
       );
       return toTokenSet(response);
     } catch (error) {
-      throw classify(error, observation, 'the token endpoint');
+      throw this.classified(error, observation, 'the token endpoint');
     }
   }
 
@@ -336,8 +351,22 @@ export class OAuthClient {
         token_type_hint: tokenTypeHint,
       });
     } catch (error) {
-      throw classify(error, observation, 'the revocation endpoint');
+      throw this.classified(error, observation, 'the revocation endpoint');
     }
+  }
+
+  /**
+   * {@link classify}, and the detail of a network failure logged at debug: the admin-facing
+   * message does not tell a closed port from a silent one (SPEC §11), an operator may need to.
+   */
+  private classified(error: unknown, observation: Observation, endpoint: string): ProviderError {
+    const classified = classify(error, observation, endpoint);
+    if (observation.networkFailure) {
+      this.logger.debug(
+        `${endpoint} gave no HTTP answer: ${observation.networkDetail ?? 'unknown'}`,
+      );
+    }
+    return classified;
   }
 
   private configuration(
@@ -360,7 +389,7 @@ export class OAuthClient {
       clientAuthentication(settings),
     );
     configuration.timeout = this.config.providerTimeoutSeconds;
-    configuration[openid.customFetch] = observingFetch(observation);
+    configuration[openid.customFetch] = observingFetch(this.http, observation);
     if (this.config.allowInsecureEndpoints) openid.allowInsecureRequests(configuration);
     return configuration;
   }
@@ -397,22 +426,48 @@ function clientAuthentication(settings: OAuthClientSettings): openid.ClientAuth 
 }
 
 function newObservation(): Observation {
-  return { status: null, retryAfter: null, networkFailure: false };
+  return {
+    status: null,
+    retryAfter: null,
+    networkFailure: false,
+    networkDetail: null,
+    refusal: null,
+  };
 }
 
-/** A fetch that records what the provider answered, so errors can be classified from facts. */
-function observingFetch(observation: Observation): openid.CustomFetch {
+/**
+ * A fetch through the outbound policy that records what the provider answered, so errors can be
+ * classified from facts.
+ */
+function observingFetch(http: OutboundHttp, observation: Observation): openid.CustomFetch {
   return async (url, options) => {
     try {
-      const response = await fetch(url, options);
+      const response = await http.fetch(url, options);
       observation.status = response.status;
       observation.retryAfter = response.headers.get('retry-after');
       return await withoutIdToken(response);
     } catch (error) {
-      observation.networkFailure = true;
+      if (error instanceof OutboundError) {
+        observation.refusal = error;
+        if (error instanceof OutboundResponseRefused) observation.status = error.status;
+      } else {
+        observation.networkFailure = true;
+        observation.networkDetail = networkDetailOf(error);
+      }
       throw error;
     }
   };
+}
+
+/** `TypeError: fetch failed (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1)`: no secret in it. */
+function networkDetailOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // Not `instanceof Error`: Node's socket errors may come from another realm (jest's vm contexts).
+  const cause: unknown = error.cause;
+  if (cause === null || typeof cause !== 'object') return `${error.name}: ${error.message}`;
+  const code = codeOf(cause);
+  const message = 'message' in cause && typeof cause.message === 'string' ? cause.message : '';
+  return `${error.name}: ${error.message} (${[code, message].filter(Boolean).join(': ')})`;
 }
 
 /**
@@ -482,12 +537,32 @@ function classify(error: unknown, observation: Observation, endpoint: string): P
     );
   }
 
+  const refusal = observation.refusal;
+  if (refusal instanceof OutboundAddressRefused) {
+    return new ProviderError(
+      'rejected',
+      `Outlink did not connect to ${endpoint}: ${refusal.message}`,
+    );
+  }
+  if (refusal instanceof OutboundResponseRefused) {
+    const said =
+      refusal.reason === 'redirect'
+        ? 'with a redirect, which Outlink does not follow'
+        : 'with more than 1 MiB';
+    // A redirect will come again; an oversized answer is a broken one, like malformed JSON.
+    return new ProviderError(
+      refusal.reason === 'redirect' ? 'rejected' : 'transient',
+      `${endpoint} answered HTTP ${refusal.status} ${said}`,
+      { httpStatus: refusal.status },
+    );
+  }
+
   if (observation.networkFailure || isTimeout(error)) {
+    // One sentence for every failure without an HTTP answer: telling a refused connection from a
+    // reset or a timeout would make discovery a port scanner (SPEC §11). The detail is logged.
     return new ProviderError(
       'transient',
-      isTimeout(error)
-        ? `${endpoint} did not answer in time`
-        : `${endpoint} could not be reached or dropped the connection`,
+      `${endpoint} gave no HTTP answer (unreachable, not speaking HTTP, or too slow)`,
       { httpStatus: observation.status },
     );
   }

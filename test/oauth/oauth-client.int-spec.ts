@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../src/config/app-config.js';
 import { generateEncryptionKeyEntry } from '../../src/crypto/key-ring.js';
+import { OutboundHttp } from '../../src/outbound/outbound-http.js';
+import { OutboundPolicy } from '../../src/outbound/outbound-policy.js';
 import {
   OAuthClient,
   ProviderError,
@@ -20,16 +22,24 @@ import {
 // Never contacted: authorizeWithPlainHttp stops at the redirect to it.
 const REDIRECT_URI = 'http://127.0.0.1:9/v1/oauth/callback';
 
+const outboundClients: OutboundHttp[] = [];
+
 function clientFor(env: Record<string, string> = {}): OAuthClient {
-  return new OAuthClient(
-    loadConfig({
-      ALLOW_INSECURE_ENDPOINTS: 'true',
-      PROVIDER_TIMEOUT_SECONDS: '2',
-      ENCRYPTION_KEYS: generateEncryptionKeyEntry('test'),
-      ...env,
-    }),
-  );
+  const config = loadConfig({
+    ALLOW_INSECURE_ENDPOINTS: 'true',
+    PROVIDER_TIMEOUT_SECONDS: '2',
+    ENCRYPTION_KEYS: generateEncryptionKeyEntry('test'),
+    OUTBOUND_ALLOW: '127.0.0.1', // the test provider and fault server listen on loopback
+    ...env,
+  });
+  const http = new OutboundHttp(new OutboundPolicy(config));
+  outboundClients.push(http);
+  return new OAuthClient(config, http);
 }
+
+afterAll(async () => {
+  await Promise.all(outboundClients.map((http) => http.onApplicationShutdown()));
+});
 
 /** Runs `action`, expects a ProviderError, and checks that its message holds none of `secrets`. */
 async function providerErrorOf(

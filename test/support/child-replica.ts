@@ -99,6 +99,8 @@ export async function startChildReplica(options: ChildReplicaOptions): Promise<C
       ADMIN_API_KEY: options.adminKey,
       ENCRYPTION_KEYS: options.database.encryptionKeys,
       LOG_LEVEL: 'warn',
+      // As in startTestApp: the test providers listen on loopback.
+      OUTBOUND_ALLOW: '127.0.0.1',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -53,6 +53,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       ADMIN_API_KEY: adminKey,
       ENCRYPTION_KEYS: database.encryptionKeys,
       LOG_LEVEL: 'info',
+      // Test providers listen on loopback, which the outbound policy refuses without this
+      // exception; a test of the policy itself overrides it with ''.
+      OUTBOUND_ALLOW: '127.0.0.1',
       ...options.env,
     }),
     () => undefined,
