@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { pino } from 'pino';
 import { createApp } from './app.factory.js';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config.js';
-import { fillInGeneratedSecrets } from './config/generated-secrets.js';
+import { fillInGeneratedSecrets } from './generated-secrets.js';
 import type { DatabaseTarget } from './database/data-source-options.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
 

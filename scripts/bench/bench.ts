@@ -13,11 +13,11 @@ import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateApiKey } from '../../src/auth/api-key-secret.js';
+import { KeyRing } from '../../src/crypto/key-ring.js';
 import {
   generateEncryptionKeyEntry,
-  KeyRing,
   parseEncryptionKeys,
-} from '../../src/crypto/key-ring.js';
+} from '../../src/config/encryption-keys.js';
 import type { BenchContext, BenchSettings } from './bench-context.js';
 import {
   createPgliteDatabase,

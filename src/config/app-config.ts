@@ -1,12 +1,8 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { resolve } from 'node:path';
-import { parseEncryptionKeys, type EncryptionKey } from '../crypto/key-ring.js';
-import {
-  NOTHING_ALLOWED,
-  parseOutboundAllow,
-  type OutboundAllowList,
-} from '../outbound/address-policy.js';
+import { parseEncryptionKeys, type EncryptionKey } from './encryption-keys.js';
+import { NOTHING_ALLOWED, parseOutboundAllow, type OutboundAllowList } from './outbound-allow.js';
 import { EnvDto, type LogLevel } from './env.dto.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 

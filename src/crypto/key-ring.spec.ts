@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
+import { DecryptionError, KeyRing } from './key-ring.js';
 import {
-  DecryptionError,
   type EncryptionKey,
   generateEncryptionKeyEntry,
-  KeyRing,
   parseEncryptionKeys,
-} from './key-ring.js';
+} from '../config/encryption-keys.js';
 
 const CONTEXT = 'links:3f1c2a7e-5b1d-4c4e-9a0b-1f2e3d4c5b6a:client_secret';
 

@@ -1,6 +1,6 @@
-import type { DataSourceOptions } from 'typeorm';
+import type { DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
 import { EMBEDDED_POOL_SIZE } from './embedded-postgres.js';
-import { ENTITIES, MIGRATIONS } from './schema.js';
+import { MIGRATIONS } from './migrations.js';
 
 /** Where the data lives: a real PostgreSQL, or the embedded PGlite's local socket. */
 export interface DatabaseTarget {
@@ -16,11 +16,19 @@ export const DATABASE_TARGET = Symbol('DATABASE_TARGET');
 
 export const DATABASE_POOL_SIZE = 10;
 
-export function dataSourceOptions(target: DatabaseTarget): DataSourceOptions {
+/**
+ * How to reach the database, with every migration. `entities` only for code outside Nest (the
+ * migration CLI, the schema test): the app registers them module by module (autoLoadEntities).
+ */
+export function dataSourceOptions(
+  target: DatabaseTarget,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function | string | EntitySchema> = [],
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: target.url,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,

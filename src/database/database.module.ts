@@ -15,7 +15,7 @@ export class DatabaseModule {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(target),
+          useFactory: () => ({ ...dataSourceOptions(target), autoLoadEntities: true }),
           // Migrations run before the DataSource is handed to anyone, so no provider ever sees
           // an old schema.
           dataSourceFactory: async (options) => {

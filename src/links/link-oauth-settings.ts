@@ -1,7 +1,7 @@
 import type { KeyRing } from '../crypto/key-ring.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
-import type { OAuthClientSettings } from '../oauth/oauth-client.js';
+import type { ProviderClientSettings } from '../providers/provider-client.js';
 import type { LinkEntity } from './link.entity.js';
 
 /**
@@ -18,7 +18,7 @@ export function expectedIssuer(link: LinkEntity): string {
  * What openid-client needs to talk to the link's provider. The link must have been loaded with
  * its client secret selected (`clientSecretEncrypted`).
  */
-export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): OAuthClientSettings {
+export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderClientSettings {
   if (!link.tokenEndpoint) throw new Error(`link ${link.id} has no token endpoint`);
   return {
     clientId: link.clientId,

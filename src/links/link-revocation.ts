@@ -4,7 +4,8 @@ import { Repository } from 'typeorm';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
-import { OAuthClient, ProviderError } from '../oauth/oauth-client.js';
+import { ProviderClient } from '../providers/provider-client.js';
+import { ProviderCallError } from '../providers/provider-error.js';
 import { LinkEntity } from './link.entity.js';
 import { oauthSettingsFor } from './link-oauth-settings.js';
 
@@ -19,7 +20,7 @@ export class LinkRevocation {
   constructor(
     @InjectRepository(LinkEntity) private readonly links: Repository<LinkEntity>,
     private readonly keyRing: KeyRing,
-    private readonly oauth: OAuthClient,
+    private readonly oauth: ProviderClient,
   ) {}
 
   /** Undefined when there was nothing to revoke or nowhere to revoke it. */
@@ -42,7 +43,7 @@ export class LinkRevocation {
       );
       return { revoked: true };
     } catch (error) {
-      const reason = error instanceof ProviderError ? error.message : 'unexpected error';
+      const reason = error instanceof ProviderCallError ? error.message : 'unexpected error';
       this.logger.warn(`Revoking the refresh token of link ${link.id} failed: ${reason}`);
       return { revoked: false, reason };
     }

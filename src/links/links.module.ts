@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OAuthClientModule } from '../oauth/oauth-client.module.js';
+import { ProviderClientModule } from '../providers/provider-client.module.js';
 import { OutboundModule } from '../outbound/outbound.module.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import { LinkEventEntity } from './link-event.entity.js';
@@ -14,7 +14,7 @@ import { LinksService } from './links.service.js';
 @Module({
   imports: [
     TypeOrmModule.forFeature([LinkEntity, LinkEventEntity]),
-    OAuthClientModule,
+    ProviderClientModule,
     OutboundModule,
   ],
   controllers: [LinksController],

@@ -8,7 +8,8 @@ import { KeyRing } from '../crypto/key-ring.js';
 import type { JsonObject } from '../common/json.js';
 import { decodeCursor, toPage } from '../common/cursor.js';
 import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
-import { OAuthClient, ProviderError } from '../oauth/oauth-client.js';
+import { ProviderDiscovery } from '../providers/provider-discovery.js';
+import { ProviderCallError } from '../providers/provider-error.js';
 import {
   changedFields,
   GRANT_DEFINING_FIELDS,
@@ -44,7 +45,7 @@ export class LinksService {
     private readonly events: LinkEventsService,
     private readonly keyRing: KeyRing,
     private readonly config: AppConfig,
-    private readonly oauth: OAuthClient,
+    private readonly discovery: ProviderDiscovery,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
     private readonly endpointPolicy: LinkEndpointPolicy,
@@ -289,9 +290,9 @@ export class LinksService {
     );
     let discovered;
     try {
-      discovered = await this.oauth.discover(configuration.issuer!);
+      discovered = await this.discovery.discover(configuration.issuer!);
     } catch (error) {
-      const reason = error instanceof ProviderError ? error.message : 'unexpected error';
+      const reason = error instanceof ProviderCallError ? error.message : 'unexpected error';
       this.logger.warn(`Discovery of ${configuration.issuer} failed: ${reason}`);
       throw LinkErrors.discoveryFailed(reason);
     }

@@ -16,10 +16,10 @@ import { AuthorizationRequestEntity } from './authorization-request.entity.js';
 import {
   generatePkce,
   generateState,
-  OAuthClient,
-  ProviderError,
+  ProviderClient,
   type TokenSet,
-} from './oauth-client.js';
+} from '../providers/provider-client.js';
+import { ProviderCallError } from '../providers/provider-error.js';
 import { OAuthErrors } from './oauth.errors.js';
 
 export const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
@@ -55,7 +55,7 @@ export class AuthorizationService implements OnModuleInit {
     private readonly links: LinksService,
     private readonly events: LinkEventsService,
     private readonly keyRing: KeyRing,
-    private readonly oauth: OAuthClient,
+    private readonly oauth: ProviderClient,
     private readonly config: AppConfig,
     private readonly tokens: TokenWriter,
   ) {}
@@ -155,7 +155,7 @@ export class AuthorizationService implements OnModuleInit {
         { expectedState: callback.state, codeVerifier },
       );
     } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
+      if (!(error instanceof ProviderCallError)) throw error;
       await this.events.record(link.id, 'authorization_failed', actor, {
         error: error.oauthError ?? error.kind,
         description: error.description,

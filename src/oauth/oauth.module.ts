@@ -5,7 +5,7 @@ import { AuthorizationRequestEntity } from './authorization-request.entity.js';
 import { AuthorizationController } from './authorization.controller.js';
 import { AuthorizationService } from './authorization.service.js';
 import { OAuthCallbackController } from './oauth-callback.controller.js';
-import { OAuthClientModule } from './oauth-client.module.js';
+import { ProviderClientModule } from '../providers/provider-client.module.js';
 import { RedirectUrlController } from './redirect-url.controller.js';
 import { TokensModule } from '../tokens/tokens.module.js';
 
@@ -13,7 +13,7 @@ import { TokensModule } from '../tokens/tokens.module.js';
   imports: [
     TypeOrmModule.forFeature([AuthorizationRequestEntity]),
     LinksModule,
-    OAuthClientModule,
+    ProviderClientModule,
     TokensModule,
   ],
   controllers: [AuthorizationController, OAuthCallbackController, RedirectUrlController],

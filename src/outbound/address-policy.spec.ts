@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { addressRefusal, isAllowedHostName } from './address-policy.js';
 import {
-  addressRefusal,
-  isAllowedHostName,
   NOTHING_ALLOWED,
   parseOutboundAllow,
   type OutboundAllowList,
-} from './address-policy.js';
+} from '../config/outbound-allow.js';
 
 describe('addressRefusal without exceptions', () => {
   it.each([

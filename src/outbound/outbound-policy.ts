@@ -2,12 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { lookup as systemLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { AppConfig } from '../config/app-config.js';
-import {
-  addressRefusal,
-  isAllowedHostName,
-  normaliseHost,
-  type OutboundAllowList,
-} from './address-policy.js';
+import { addressRefusal, isAllowedHostName } from './address-policy.js';
+import { normaliseHost, type OutboundAllowList } from '../config/outbound-allow.js';
 import { OutboundAddressRefused } from './outbound.errors.js';
 
 /** `dns.lookup` with `all: true`, injectable so that tests can make names resolve anywhere. */

@@ -2,7 +2,7 @@
 // validated as the service reads it, and the database it names opened the way the service opens
 // it (embedded PGlite behind the data-dir lock, or DATABASE_URL).
 import { AppConfig, ConfigError, loadConfig } from '../config/app-config.js';
-import { fillInGeneratedSecrets } from '../config/generated-secrets.js';
+import { fillInGeneratedSecrets } from '../generated-secrets.js';
 import type { DatabaseTarget } from '../database/data-source-options.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../database/embedded-postgres.js';
 

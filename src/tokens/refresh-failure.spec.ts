@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ProviderError } from '../oauth/oauth-client.js';
+import { ProviderCallError } from '../providers/provider-error.js';
 import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
 
 const NOW = new Date('2026-11-29T12:00:00Z');
@@ -8,7 +8,7 @@ const connected = { status: 'connected' as const, refreshFailures: 0 };
 describe('describeRefreshFailure', () => {
   it('sends invalid_grant to reauthorization_required with the provider words', () => {
     const failure = describeRefreshFailure(
-      new ProviderError('invalid_grant', 'the token endpoint answered HTTP 400 invalid_grant', {
+      new ProviderCallError('invalid_grant', 'the token endpoint answered HTTP 400 invalid_grant', {
         oauthError: 'invalid_grant',
         description: 'grant request is invalid',
       }),
@@ -27,7 +27,7 @@ describe('describeRefreshFailure', () => {
 
   it('sends a refused client to error, naming the OAuth error code', () => {
     const failure = describeRefreshFailure(
-      new ProviderError('invalid_client', 'answered HTTP 401 invalid_client', {
+      new ProviderCallError('invalid_client', 'answered HTTP 401 invalid_client', {
         oauthError: 'invalid_client',
       }),
       connected,
@@ -39,7 +39,7 @@ describe('describeRefreshFailure', () => {
 
   it('keeps the status on a transient failure and backs off exponentially, never before Retry-After', () => {
     const transient = (retryAfterSeconds: number | null) =>
-      new ProviderError('transient', 'the token endpoint answered HTTP 503', {
+      new ProviderCallError('transient', 'the token endpoint answered HTTP 503', {
         httpStatus: 503,
         retryAfterSeconds,
       });

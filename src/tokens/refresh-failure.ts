@@ -1,6 +1,6 @@
 import type { AppError } from '../common/app-error.js';
 import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
-import type { ProviderError } from '../oauth/oauth-client.js';
+import type { ProviderCallError } from '../providers/provider-error.js';
 import { nextAttemptDelayMs } from './refresh-backoff.js';
 import { TokenErrors } from './tokens.errors.js';
 
@@ -21,7 +21,7 @@ export interface RefreshFailure {
  * backs off. Pure: the clock and the jitter are parameters.
  */
 export function describeRefreshFailure(
-  error: ProviderError,
+  error: ProviderCallError,
   link: { status: LinkStatus; refreshFailures: number },
   now: Date = new Date(),
   random: () => number = Math.random,

@@ -8,7 +8,8 @@ import { KeyRing } from '../crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { oauthSettingsFor } from '../links/link-oauth-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { OAuthClient, ProviderError, type TokenSet } from '../oauth/oauth-client.js';
+import { ProviderClient, type TokenSet } from '../providers/provider-client.js';
+import { ProviderCallError } from '../providers/provider-error.js';
 import { writeWhileDatabaseReturns } from './durable-write.js';
 import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
 import {
@@ -67,7 +68,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
   constructor(
     private readonly store: TokenStore,
     private readonly writer: TokenWriter,
-    private readonly oauth: OAuthClient,
+    private readonly oauth: ProviderClient,
     private readonly keyRing: KeyRing,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
@@ -197,7 +198,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
             );
     } catch (error) {
       endTimer();
-      if (!(error instanceof ProviderError)) {
+      if (!(error instanceof ProviderCallError)) {
         await this.store.release(link.id, this.holder);
         throw error;
       }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LinksModule } from '../links/links.module.js';
-import { OAuthClientModule } from '../oauth/oauth-client.module.js';
+import { ProviderClientModule } from '../providers/provider-client.module.js';
 import { BackgroundRefresh } from './background-refresh.js';
 import { LinkStatusGauge } from './link-status-gauge.js';
 import { TokenCache } from './token-cache.js';
@@ -11,7 +11,7 @@ import { TokenWriter } from './token-writer.js';
 import { TokensController } from './tokens.controller.js';
 
 @Module({
-  imports: [LinksModule, OAuthClientModule],
+  imports: [LinksModule, ProviderClientModule],
   controllers: [TokensController],
   providers: [
     TokenService,

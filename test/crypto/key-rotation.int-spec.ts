@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { encryptionContext, type EncryptedColumn } from '../../src/crypto/encrypted-column.js';
-import { KeyRing, type EncryptionKey } from '../../src/crypto/key-ring.js';
+import { KeyRing } from '../../src/crypto/key-ring.js';
+import { type EncryptionKey } from '../../src/config/encryption-keys.js';
 import { KeyRotationError, reencryptColumns } from '../../src/crypto/key-rotation.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { BACKEND, createTestDatabase, type TestDatabase } from '../support/test-database.js';

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
 import { runMigrationsExclusively } from '../../src/database/migration-runner.js';
-import { MIGRATIONS } from '../../src/database/schema.js';
+import { MIGRATIONS } from '../../src/database/migrations.js';
+import { ENTITIES } from '../../src/entities.js';
+import { startTestApp } from '../support/test-app.js';
 import {
   BACKEND,
   createTestDatabase,
@@ -23,7 +25,7 @@ describe(`schema and migrations (${BACKEND})`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = await new DataSource(dataSourceOptions(database.target)).initialize();
+    dataSource = await new DataSource(dataSourceOptions(database.target, ENTITIES)).initialize();
     await runMigrationsExclusively(dataSource);
   });
   afterAll(async () => {
@@ -34,6 +36,16 @@ describe(`schema and migrations (${BACKEND})`, () => {
   it('has entities that agree with the migrations (what migration:generate would write is empty)', async () => {
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('lists in src/entities.ts every entity the app registers', async () => {
+    const app = await startTestApp({ database });
+    try {
+      const registered = app.dataSource.entityMetadatas.map((metadata) => metadata.target);
+      expect(new Set(registered)).toEqual(new Set(ENTITIES));
+    } finally {
+      await app.closeApp();
+    }
   });
 
   it('applies every migration and has nothing pending', async () => {

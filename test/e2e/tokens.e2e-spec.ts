@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OAuthClient } from '../../src/oauth/oauth-client.js';
+import { ProviderClient } from '../../src/providers/provider-client.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
 import {
   connectLink,
@@ -336,7 +336,7 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
         revocationEndpoint: null,
       },
     };
-    await expect(t.app.get(OAuthClient).refresh(settings, refreshToken)).rejects.toMatchObject({
+    await expect(t.app.get(ProviderClient).refresh(settings, refreshToken)).rejects.toMatchObject({
       kind: 'invalid_grant',
     });
   });

@@ -3,7 +3,7 @@ import type { LookupAddress } from 'node:dns';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config/app-config.js';
-import { NOTHING_ALLOWED } from '../../src/outbound/address-policy.js';
+import { NOTHING_ALLOWED } from '../../src/config/outbound-allow.js';
 import { MAX_RESPONSE_BYTES, OutboundHttp } from '../../src/outbound/outbound-http.js';
 import {
   checkOutboundAddress,

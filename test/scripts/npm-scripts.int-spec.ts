@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { generateApiKey } from '../../src/auth/api-key-secret.js';
-import { generateEncryptionKeyEntry } from '../../src/crypto/key-ring.js';
+import { generateEncryptionKeyEntry } from '../../src/config/encryption-keys.js';
 import { ensureBuilt } from '../support/child-replica.js';
 import { BACKEND, createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -175,9 +175,7 @@ describe(`npm scripts the README names (${BACKEND})`, () => {
     await database.restart();
     const cli = join(PROJECT_ROOT, 'node_modules/typeorm/cli.js');
     const command = SCRIPTS['migration:generate'];
-    expect(command).toBe(
-      'npm run build && typeorm migration:generate -d dist/database/data-source.js',
-    );
+    expect(command).toBe('npm run build && typeorm migration:generate -d dist/data-source.js');
     const migrated = await runNode(
       builtEntryOf('migration:run'),
       { DATA_DIR: dataDir, DATABASE_URL: database.target.url },
@@ -186,13 +184,7 @@ describe(`npm scripts the README names (${BACKEND})`, () => {
     expect(migrated).toMatchObject({ code: 0 });
     const result = await promisify(execFile)(
       process.execPath,
-      [
-        cli,
-        'migration:generate',
-        '-d',
-        'dist/database/data-source.js',
-        'src/database/migrations/Unused',
-      ],
+      [cli, 'migration:generate', '-d', 'dist/data-source.js', 'src/database/migrations/Unused'],
       {
         cwd: PROJECT_ROOT,
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.target.url },

@@ -35,7 +35,7 @@ export interface FaultServer {
 }
 
 /**
- * A hand-made token endpoint that misbehaves on demand, for testing how OAuthClient classifies
+ * A hand-made token endpoint that misbehaves on demand, for testing how ProviderClient classifies
  * failures that a real provider will not produce on request. Default answer: 500 with an empty
  * JSON object. Any other path or method gets 404.
  */

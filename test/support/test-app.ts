@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory.js';
 import { generateApiKey } from '../../src/auth/api-key-secret.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
-import { fillInGeneratedSecrets } from '../../src/config/generated-secrets.js';
+import { fillInGeneratedSecrets } from '../../src/generated-secrets.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** Every log line an app wrote, so tests can prove what never reaches the logs. */

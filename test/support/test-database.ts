@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { generateEncryptionKeyEntry } from '../../src/crypto/key-ring.js';
+import { generateEncryptionKeyEntry } from '../../src/config/encryption-keys.js';
 import { dataSourceOptions, type DatabaseTarget } from '../../src/database/data-source-options.js';
 import {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '../../src/database/embedded-postgres.js';
 import { runMigrationsExclusively } from '../../src/database/migration-runner.js';
-import { MIGRATIONS } from '../../src/database/schema.js';
+import { MIGRATIONS } from '../../src/database/migrations.js';
 
 /**
  * Which back end the tests run on: real PostgreSQL when TEST_DATABASE_URL is set (each test

@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { loadConfig } from '../../src/config/app-config.js';
-import { generateEncryptionKeyEntry } from '../../src/crypto/key-ring.js';
+import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { generateEncryptionKeyEntry } from '../../src/config/encryption-keys.js';
 import { OutboundHttp } from '../../src/outbound/outbound-http.js';
 import { OutboundPolicy } from '../../src/outbound/outbound-policy.js';
 import {
-  OAuthClient,
-  ProviderError,
+  ProviderClient,
   generatePkce,
   generateState,
-  parseRetryAfter,
-  type OAuthClientSettings,
+  type ProviderClientSettings,
   type TokenSet,
-} from '../../src/oauth/oauth-client.js';
+} from '../../src/providers/provider-client.js';
+import { ProviderCallError } from '../../src/providers/provider-error.js';
+import { ProviderDiscovery } from '../../src/providers/provider-discovery.js';
+import { parseRetryAfter } from '../../src/providers/provider-error-classification.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import {
   authorizeWithPlainHttp,
@@ -24,7 +25,7 @@ const REDIRECT_URI = 'http://127.0.0.1:9/v1/oauth/callback';
 
 const outboundClients: OutboundHttp[] = [];
 
-function clientFor(env: Record<string, string> = {}): OAuthClient {
+function outboundFor(env: Record<string, string>): { config: AppConfig; http: OutboundHttp } {
   const config = loadConfig({
     ALLOW_INSECURE_ENDPOINTS: 'true',
     PROVIDER_TIMEOUT_SECONDS: '2',
@@ -34,26 +35,36 @@ function clientFor(env: Record<string, string> = {}): OAuthClient {
   });
   const http = new OutboundHttp(new OutboundPolicy(config));
   outboundClients.push(http);
-  return new OAuthClient(config, http);
+  return { config, http };
+}
+
+function clientFor(env: Record<string, string> = {}): ProviderClient {
+  const { config, http } = outboundFor(env);
+  return new ProviderClient(config, http);
+}
+
+function discoveryFor(env: Record<string, string> = {}): ProviderDiscovery {
+  const { config, http } = outboundFor(env);
+  return new ProviderDiscovery(config, http);
 }
 
 afterAll(async () => {
   await Promise.all(outboundClients.map((http) => http.onApplicationShutdown()));
 });
 
-/** Runs `action`, expects a ProviderError, and checks that its message holds none of `secrets`. */
+/** Runs `action`, expects a ProviderCallError, and checks that its message holds none of `secrets`. */
 async function providerErrorOf(
   action: () => Promise<unknown>,
   secrets: (string | null | undefined)[] = [],
-): Promise<ProviderError> {
+): Promise<ProviderCallError> {
   let caught: unknown;
   try {
     await action();
   } catch (error) {
     caught = error;
   }
-  expect(caught).toBeInstanceOf(ProviderError);
-  const error = caught as ProviderError;
+  expect(caught).toBeInstanceOf(ProviderCallError);
+  const error = caught as ProviderCallError;
   for (const secret of secrets) {
     if (secret) expect(error.message).not.toContain(secret);
   }
@@ -61,10 +72,10 @@ async function providerErrorOf(
   return error;
 }
 
-describe('OAuthClient against a real oidc-provider', () => {
+describe('ProviderClient against a real oidc-provider', () => {
   let provider: TestProvider;
-  let oauth: OAuthClient;
-  let settings: OAuthClientSettings;
+  let oauth: ProviderClient;
+  let settings: ProviderClientSettings;
 
   interface Authorized {
     callbackUrl: URL;
@@ -73,7 +84,7 @@ describe('OAuthClient against a real oidc-provider', () => {
   }
 
   async function authorize(
-    using: OAuthClientSettings = settings,
+    using: ProviderClientSettings = settings,
     options: { denyConsent?: boolean; extra?: Record<string, string> } = {},
   ): Promise<Authorized> {
     const state = generateState();
@@ -90,7 +101,7 @@ describe('OAuthClient against a real oidc-provider', () => {
     return { callbackUrl, state, verifier: pkce.verifier };
   }
 
-  async function connect(using: OAuthClientSettings = settings): Promise<TokenSet> {
+  async function connect(using: ProviderClientSettings = settings): Promise<TokenSet> {
     const { callbackUrl, state, verifier } = await authorize(using);
     return oauth.exchangeAuthorizationCode(using, callbackUrl, {
       expectedState: state,
@@ -105,7 +116,7 @@ describe('OAuthClient against a real oidc-provider', () => {
       clientId: provider.clientId,
       clientSecret: provider.clientSecret,
       tokenEndpointAuthMethod: 'client_secret_basic',
-      server: await oauth.discover(provider.issuer),
+      server: await discoveryFor().discover(provider.issuer),
     };
   });
 
@@ -114,7 +125,7 @@ describe('OAuthClient against a real oidc-provider', () => {
   });
 
   it('discovers the endpoints and the metadata worth storing from the issuer', async () => {
-    const discovered = await oauth.discover(provider.issuer);
+    const discovered = await discoveryFor().discover(provider.issuer);
 
     expect(discovered).toMatchObject({
       issuer: provider.issuer,
@@ -132,7 +143,9 @@ describe('OAuthClient against a real oidc-provider', () => {
   });
 
   it('refuses discovery of an issuer that serves no discovery document', async () => {
-    const error = await providerErrorOf(() => oauth.discover(`${provider.issuer}/nothing-here`));
+    const error = await providerErrorOf(() =>
+      discoveryFor().discover(`${provider.issuer}/nothing-here`),
+    );
 
     expect(error.kind).toBe('rejected');
     expect(error.httpStatus).toBe(404);
@@ -141,7 +154,7 @@ describe('OAuthClient against a real oidc-provider', () => {
   it('refuses a discovery document that names another issuer', async () => {
     const sameServerOtherName = provider.issuer.replace('127.0.0.1', 'localhost');
 
-    const error = await providerErrorOf(() => oauth.discover(sameServerOtherName));
+    const error = await providerErrorOf(() => discoveryFor().discover(sameServerOtherName));
 
     expect(error).toMatchObject({ kind: 'rejected', httpStatus: 200 });
     expect(error.message).toMatch(/another issuer/);
@@ -318,7 +331,7 @@ describe('OAuthClient against a real oidc-provider', () => {
   });
 
   it('authenticates with client_secret_post as well as client_secret_basic', async () => {
-    const post: OAuthClientSettings = {
+    const post: ProviderClientSettings = {
       ...settings,
       tokenEndpointAuthMethod: 'client_secret_post',
     };
@@ -333,7 +346,7 @@ describe('OAuthClient against a real oidc-provider', () => {
     'classifies a wrong client secret (%s) as invalid_client without leaking it',
     async (method) => {
       const wrongSecret = 'wrong-secret-value-that-must-not-leak';
-      const wrong: OAuthClientSettings = {
+      const wrong: ProviderClientSettings = {
         ...settings,
         clientSecret: wrongSecret,
         tokenEndpointAuthMethod: method,
@@ -386,7 +399,7 @@ describe('OAuthClient against a real oidc-provider', () => {
   });
 
   it('works with explicit endpoints whose expected issuer is the authorization endpoint origin', async () => {
-    const explicit: OAuthClientSettings = {
+    const explicit: ProviderClientSettings = {
       clientId: provider.clientId,
       clientSecret: provider.clientSecret,
       tokenEndpointAuthMethod: 'client_secret_basic',
@@ -407,7 +420,7 @@ describe('OAuthClient against a real oidc-provider', () => {
 
   describe('against a misbehaving token endpoint', () => {
     let faults: FaultServer;
-    let faulty: OAuthClientSettings;
+    let faulty: ProviderClientSettings;
 
     beforeAll(async () => {
       faults = await startFaultServer();
@@ -429,7 +442,7 @@ describe('OAuthClient against a real oidc-provider', () => {
     });
 
     const refreshToken = 'refresh-token-never-shown';
-    const refreshFailure = (client: OAuthClient = oauth): Promise<ProviderError> =>
+    const refreshFailure = (client: ProviderClient = oauth): Promise<ProviderCallError> =>
       providerErrorOf(
         () => client.refresh(faulty, refreshToken),
         [refreshToken, 'client-secret-never-shown'],
@@ -601,7 +614,9 @@ describe('OAuthClient against a real oidc-provider', () => {
       const before = faults.requests;
 
       const refreshError = await refreshFailure(strict);
-      const discoveryError = await providerErrorOf(() => strict.discover(provider.issuer));
+      const discoveryError = await providerErrorOf(() =>
+        discoveryFor({ ALLOW_INSECURE_ENDPOINTS: 'false' }).discover(provider.issuer),
+      );
       const urlError = await providerErrorOf(() =>
         Promise.resolve(strict.authorizationUrl(faulty, { state: 's' })),
       );

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from './app-config.js';
+import { loadConfig } from './config/app-config.js';
 import {
   ADMIN_KEY_FILE,
   ENCRYPTION_KEYS_FILE,

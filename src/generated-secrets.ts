@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateApiKey } from '../auth/api-key-secret.js';
-import { generateEncryptionKeyEntry, parseEncryptionKeys } from '../crypto/key-ring.js';
-import { AppConfig, ConfigError } from './app-config.js';
+import { generateApiKey } from './auth/api-key-secret.js';
+import { generateEncryptionKeyEntry, parseEncryptionKeys } from './config/encryption-keys.js';
+import { AppConfig, ConfigError } from './config/app-config.js';
 
 export const ADMIN_KEY_FILE = 'admin-api-key';
 export const ENCRYPTION_KEYS_FILE = 'encryption-keys';

@@ -1,0 +1,16 @@
+import { CreateApiKeys1763900000000 } from './migrations/1763900000000-CreateApiKeys.js';
+import { CreateLinks1763910000000 } from './migrations/1763910000000-CreateLinks.js';
+import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefreshState.js';
+import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-IndexLinkEventsByTime.js';
+
+/**
+ * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
+ * the built app (TypeORM's glob loading does not). Entities are not listed here: each module
+ * registers its own (TypeOrmModule.forFeature), and src/entities.ts lists them for the CLI.
+ */
+export const MIGRATIONS = [
+  CreateApiKeys1763900000000,
+  CreateLinks1763910000000,
+  AddRefreshState1763920000000,
+  IndexLinkEventsByTime1764000900000,
+];
