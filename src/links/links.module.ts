@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProviderClientModule } from '../providers/provider-client.module.js';
 import { OutboundModule } from '../outbound/outbound.module.js';
+import { LinkConfigurator } from './link-configurator.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import { LinkEventEntity } from './link-event.entity.js';
 import { LinkEventsService } from './link-events.service.js';
@@ -24,6 +25,7 @@ import { LinksService } from './links.service.js';
     LinkRevocation,
     LinkEventRetention,
     LinkEndpointPolicy,
+    LinkConfigurator,
   ],
   exports: [LinksService, LinkEventsService, TypeOrmModule],
 })

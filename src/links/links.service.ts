@@ -1,74 +1,50 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { IsNull, Repository, type EntityManager } from 'typeorm';
-import { AppConfig } from '../config/app-config.js';
+import { decodeCursor, toPage } from '../common/cursor.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
-import type { JsonObject } from '../common/json.js';
-import { decodeCursor, toPage } from '../common/cursor.js';
+import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
-import { ProviderDiscovery } from '../providers/provider-discovery.js';
-import { ProviderCallError } from '../providers/provider-error.js';
-import {
-  changedFields,
-  GRANT_DEFINING_FIELDS,
-  resolveLinkConfiguration,
-  SECRET_BOUND_FIELDS,
-  type LinkConfiguration,
-  type LinkConfigurationInput,
-} from './link-configuration.js';
+import { LinkConfigurator } from './link-configurator.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
 import { LinkEventsService } from './link-events.service.js';
-import { LinkErrors } from './links.errors.js';
-import { LinkRevocation } from './link-revocation.js';
-import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
-import { LinkEndpointPolicy } from './link-endpoint-policy.js';
+import { mergeLinkPatch, planLinkUpdate, withoutUndefined } from './link-patch.js';
+import { LinkRevocation } from './link-revocation.js';
+import { LinkErrors } from './links.errors.js';
 
 /** Forgets what a module keeps about a link that is being deleted, inside that transaction. */
 export type LinkDeletionHook = (linkId: string, manager: EntityManager) => Promise<void>;
 
-type StoredConfiguration = Omit<LinkConfiguration, 'needsDiscovery'> & {
-  discoveredMetadata: JsonObject | null;
-};
-
 /** Links CRUD (SPEC §5). Token state is written by the OAuth flow and the token refresher. */
 @Injectable()
 export class LinksService {
-  private readonly logger = new Logger(LinksService.name);
   private readonly deletionHooks: LinkDeletionHook[] = [];
 
   constructor(
     @InjectRepository(LinkEntity) private readonly links: Repository<LinkEntity>,
     private readonly events: LinkEventsService,
     private readonly keyRing: KeyRing,
-    private readonly config: AppConfig,
-    private readonly discovery: ProviderDiscovery,
+    private readonly configurator: LinkConfigurator,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
-    private readonly endpointPolicy: LinkEndpointPolicy,
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
-    const stored = await this.configure({
+    const stored = await this.configurator.configure({
       ...input,
       grantType: input.grantType ?? 'authorization_code',
     });
-    await this.endpointPolicy.check(stored);
     const id = randomUUID();
-    const secret = input.clientSecret ?? null;
     await this.links.manager.transaction(async (manager) => {
       await manager.insert(LinkEntity, {
         id,
         name: input.name,
         ...stored,
-        clientSecretEncrypted:
-          secret === null
-            ? null
-            : this.keyRing.encrypt(secret, encryptionContext(LINK_CLIENT_SECRET, id)),
-        hasClientSecret: secret !== null,
+        ...this.clientSecretColumns(id, input.clientSecret ?? null),
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -133,53 +109,13 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const providerChanged = patch.provider !== undefined && patch.provider !== current.provider;
-    // A new provider starts from its own preset: the old provider's endpoints and settings go.
-    const base: LinkConfigurationInput = providerChanged
-      ? {
-          provider: patch.provider!,
-          grantType: current.grantType,
-          clientId: current.clientId,
-          scopes: current.scopes,
-        }
-      : {
-          provider: current.provider as LinkConfigurationInput['provider'],
-          grantType: current.grantType,
-          clientId: current.clientId,
-          scopes: current.scopes,
-          authorizationEndpoint: current.authorizationEndpoint,
-          tokenEndpoint: current.tokenEndpoint,
-          revocationEndpoint: current.revocationEndpoint,
-          issuer: current.discoveredMetadata ? current.issuer : null, // explicit links derive it
-          tenant: current.tenant,
-          cloud: current.cloud as LinkConfigurationInput['cloud'],
-          authorizationParams: current.authorizationParams,
-          tokenEndpointAuthMethod: current.tokenEndpointAuthMethod,
-          pkce: current.pkce,
-        };
-    const { name: _name, clientSecret, ...configurationPatch } = patch;
-    const merged: LinkConfigurationInput = { ...base, ...stripUndefined(configurationPatch) };
-    if (patch.scopePreset !== undefined && patch.scopes === undefined) delete merged.scopes;
-    const usedDiscovery = current.discoveredMetadata !== null && !providerChanged;
-    const givesEndpoints =
-      patch.authorizationEndpoint !== undefined || patch.tokenEndpoint !== undefined;
-    if (usedDiscovery && givesEndpoints && patch.issuer === undefined) merged.issuer = null; // now explicit
-    if (merged.issuer) {
-      // In discovery mode the stored endpoints came from the document, not from the admin.
-      if (patch.authorizationEndpoint === undefined) merged.authorizationEndpoint = null;
-      if (patch.tokenEndpoint === undefined) merged.tokenEndpoint = null;
-    }
-    const keepsDiscovery = usedDiscovery && !!merged.issuer && merged.issuer === current.issuer;
-    const stored = keepsDiscovery
-      ? this.keepDiscovered(current, resolveLinkConfiguration(merged, this.options()))
-      : await this.configure(merged, current);
-    await this.endpointPolicy.check(stored, current);
-
-    const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored);
-    if (redirected.length > 0 && current.hasClientSecret && clientSecret === undefined)
-      throw LinkErrors.clientSecretRequired(redirected);
-    const voidingChanges = changedFields(GRANT_DEFINING_FIELDS, current, stored);
-    const voidsGrant = voidingChanges.length > 0;
+    const { name, clientSecret, ...configurationPatch } = patch;
+    const merged = mergeLinkPatch(current, configurationPatch);
+    const stored = await this.configurator.configure(merged.input, {
+      link: current,
+      keepsDiscovery: merged.keepsDiscovery,
+    });
+    const plan = planLinkUpdate(current, stored, clientSecret);
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -189,30 +125,20 @@ export class LinksService {
       if (!locked) throw LinkErrors.notFound();
       if (locked.configVersion !== current.configVersion) throw LinkErrors.changedConcurrently();
       const changes: Partial<LinkEntity> = { ...stored };
-      if (patch.name !== undefined) changes.name = patch.name;
-      if (clientSecret !== undefined) {
-        changes.clientSecretEncrypted =
-          clientSecret === null
-            ? null
-            : this.keyRing.encrypt(clientSecret, encryptionContext(LINK_CLIENT_SECRET, id));
-        changes.hasClientSecret = clientSecret !== null;
-      }
+      // Only a change is written: a refresh may have moved the status since `current` was read.
+      if (plan.status !== current.status) changes.status = plan.status;
+      if (name !== undefined) changes.name = name;
+      if (clientSecret !== undefined)
+        Object.assign(changes, this.clientSecretColumns(id, clientSecret));
+      const voidsGrant = plan.voidingChanges.length > 0;
       if (voidsGrant) {
-        Object.assign(changes, voidedGrant(), {
-          configVersion: current.configVersion + 1,
-          status: 'pending_authorization',
-        });
-      } else if (clientSecret && current.status === 'error' && current.refreshTokenPresent) {
-        // A new secret is the fix for invalid_client (e.g. an expired Microsoft secret): retry.
-        Object.assign(changes, {
-          status: 'connected',
-          lastError: null,
-          refreshNotBefore: null,
-          refreshFailures: 0,
-        });
+        Object.assign(changes, voidedGrant(), { configVersion: current.configVersion + 1 });
+      } else if (plan.status !== current.status) {
+        // The new secret is the fix for invalid_client (e.g. an expired Microsoft secret): retry.
+        Object.assign(changes, { lastError: null, refreshNotBefore: null, refreshFailures: 0 });
       }
       await manager.update(LinkEntity, { id }, changes);
-      const updatedFields = Object.keys(stripUndefined(patch)).map((field) =>
+      const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
         field === 'clientSecret' ? 'clientSecret (write-only)' : field,
       );
       await this.events.record(
@@ -222,17 +148,12 @@ export class LinksService {
         { fields: updatedFields, voidsGrant },
         manager,
       );
-      const newStatus = changes.status ?? current.status;
-      if (newStatus !== current.status) {
+      if (plan.statusReason !== null) {
         await this.events.record(
           id,
           'status_changed',
           actor,
-          {
-            from: current.status,
-            to: newStatus,
-            reason: voidsGrant ? `changed ${voidingChanges.join(', ')}` : 'new client secret',
-          },
+          { from: current.status, to: plan.status, reason: plan.statusReason },
           manager,
         );
       }
@@ -272,58 +193,14 @@ export class LinksService {
     });
   }
 
-  private options(): { allowInsecureEndpoints: boolean } {
-    return { allowInsecureEndpoints: this.config.allowInsecureEndpoints };
-  }
-
-  /** Resolves the preset and, for a custom link with an issuer, fetches its discovery document. */
-  private async configure(
-    input: LinkConfigurationInput,
-    current?: LinkEntity,
-  ): Promise<StoredConfiguration> {
-    const { needsDiscovery, ...configuration } = resolveLinkConfiguration(input, this.options());
-    if (!needsDiscovery) return { ...configuration, discoveredMetadata: null };
-    // Before discovery connects anywhere; the caller checks the discovered endpoints.
-    await this.endpointPolicy.check(
-      { ...configuration, authorizationEndpoint: null, tokenEndpoint: null },
-      current,
-    );
-    let discovered;
-    try {
-      discovered = await this.discovery.discover(configuration.issuer!);
-    } catch (error) {
-      const reason = error instanceof ProviderCallError ? error.message : 'unexpected error';
-      this.logger.warn(`Discovery of ${configuration.issuer} failed: ${reason}`);
-      throw LinkErrors.discoveryFailed(reason);
-    }
-    // The discovered endpoints must pass the same rules as typed ones (https unless allowed).
-    const checked = resolveLinkConfiguration(
-      {
-        ...input,
-        issuer: null,
-        authorizationEndpoint: discovered.authorizationEndpoint,
-        tokenEndpoint: discovered.tokenEndpoint,
-        revocationEndpoint: configuration.revocationEndpoint ?? discovered.revocationEndpoint,
-      },
-      this.options(),
-    );
-    const { needsDiscovery: _ignored, ...resolved } = checked;
+  /** The secret columns for a new client secret (null: none, a public client). */
+  private clientSecretColumns(id: string, secret: string | null): Partial<LinkEntity> {
     return {
-      ...resolved,
-      issuer: discovered.issuer,
-      discoveredMetadata: discovered.metadata as JsonObject,
-    };
-  }
-
-  private keepDiscovered(current: LinkEntity, resolved: LinkConfiguration): StoredConfiguration {
-    const { needsDiscovery: _ignored, ...configuration } = resolved;
-    return {
-      ...configuration,
-      authorizationEndpoint: current.authorizationEndpoint,
-      tokenEndpoint: current.tokenEndpoint,
-      revocationEndpoint: configuration.revocationEndpoint ?? current.revocationEndpoint,
-      issuer: current.issuer,
-      discoveredMetadata: current.discoveredMetadata,
+      clientSecretEncrypted:
+        secret === null
+          ? null
+          : this.keyRing.encrypt(secret, encryptionContext(LINK_CLIENT_SECRET, id)),
+      hasClientSecret: secret !== null,
     };
   }
 }
@@ -339,10 +216,4 @@ export function voidedGrant(): Partial<LinkEntity> {
     grantedScopes: null,
     lastError: null,
   };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(value).filter(([, field]) => field !== undefined),
-  ) as Partial<T>;
 }
