@@ -9,6 +9,15 @@ describe('isDatabaseUnavailable', () => {
       ),
     ).toBe(true);
     expect(isDatabaseUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    // The embedded database's unix socket is gone while it restarts.
+    expect(
+      isDatabaseUnavailable(
+        Object.assign(new Error('connect ENOENT /data/.s.PGSQL.5432'), {
+          code: 'ENOENT',
+          syscall: 'connect',
+        }),
+      ),
+    ).toBe(true);
     expect(isDatabaseUnavailable({ message: 'query failed', driverError: { code: '57P01' } })).toBe(
       true,
     );
@@ -27,5 +36,11 @@ describe('isDatabaseUnavailable', () => {
     ).toBe(false);
     expect(isDatabaseUnavailable(undefined)).toBe(false);
     expect(isDatabaseUnavailable('ECONNREFUSED')).toBe(false);
+    // A missing file is a database outage only when it is the socket being connected to.
+    expect(
+      isDatabaseUnavailable(
+        Object.assign(new Error('open ENOENT'), { code: 'ENOENT', syscall: 'open' }),
+      ),
+    ).toBe(false);
   });
 });

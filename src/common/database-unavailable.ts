@@ -18,6 +18,7 @@ const UNAVAILABLE_MESSAGES = [
 
 interface ErrorLike {
   code?: unknown;
+  syscall?: unknown;
   message?: unknown;
   cause?: unknown;
   driverError?: unknown;
@@ -30,7 +31,9 @@ interface ErrorLike {
  */
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 5 || typeof error !== 'object' || error === null) return false;
-  const { code, message, cause, driverError } = error as ErrorLike;
+  const { code, syscall, message, cause, driverError } = error as ErrorLike;
+  // The embedded database's unix socket is missing while it restarts.
+  if (code === 'ENOENT' && syscall === 'connect') return true;
   if (typeof code === 'string') {
     if (
       CONNECTION_ERROR_CODES.has(code) ||

@@ -10,7 +10,7 @@ import { oauthSettingsFor } from '../links/link-oauth-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ProviderClient, type TokenSet } from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
-import { writeWhileDatabaseReturns } from './durable-write.js';
+import { PendingTokenWrites } from './pending-token-writes.js';
 import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
 import {
   assertRenewable,
@@ -57,14 +57,6 @@ export class TokenRefresher implements BeforeApplicationShutdown {
    */
   private readonly leaseSeconds: number;
   private readonly inFlight = new Map<string, Promise<TokenState>>();
-  /**
-   * Tokens a provider issued while the database was unreachable, by link: kept in memory and
-   * written as soon as it returns (SPEC §11). While one is pending, this replica starts no other
-   * refresh of that link, which would send the refresh token the provider has just replaced.
-   */
-  private readonly pendingWrites = new Map<string, Promise<void>>();
-  private stopping = false;
-
   constructor(
     private readonly store: TokenStore,
     private readonly writer: TokenWriter,
@@ -72,6 +64,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     private readonly keyRing: KeyRing,
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
+    private readonly pendingWrites: PendingTokenWrites,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
@@ -92,20 +85,10 @@ export class TokenRefresher implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    const running = [
-      ...[...this.inFlight.values()].map((flight) => flight.catch(() => undefined)),
-      ...this.pendingWrites.values(),
-    ];
-    if (running.length > 0) {
-      this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
-      await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
-    }
-    this.stopping = true;
-    for (const linkId of this.pendingWrites.keys()) {
-      this.logger.error(
-        `Shutting down with the new tokens of link ${linkId} unwritten (the database is unreachable): if its provider rotates refresh tokens, the link will need authorizing again`,
-      );
-    }
+    const running = [...this.inFlight.values()].map((flight) => flight.catch(() => undefined));
+    if (running.length === 0) return;
+    this.logger.log(`Waiting for ${running.length} refresh(es) to finish`);
+    await Promise.race([Promise.all(running), sleep(SHUTDOWN_GRACE_MS)]);
   }
 
   private async refreshClaimed(claimed: ClaimedLink): Promise<void> {
@@ -218,7 +201,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     return this.commitRefreshed(claimed, tokens, trigger, actor);
   }
 
-  /** Stores what the provider issued; a database outage does not lose it (keepWriting). */
+  /** Stores what the provider issued; a database outage does not lose it (PendingTokenWrites). */
   private async commitRefreshed(
     claimed: ClaimedLink,
     tokens: TokenSet,
@@ -232,44 +215,12 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       saved = await save();
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      this.keepWriting(claimed.link.id, save, trigger);
+      this.pendingWrites.keep(claimed.link.id, save, trigger);
       throw TokenErrors.tokensAwaitingDatabase();
     }
     if (!saved) throw TokenErrors.notFound(); // deleted while the provider answered
     this.metrics.refreshes.inc({ trigger, result: 'success' });
     return saved;
-  }
-
-  /**
-   * The database went away after the provider answered: the new tokens stay in this process and
-   * are written once it is back. The lease, taken before the provider call, outlasts short outages;
-   * should another replica have taken it over meanwhile, the write still lands as long as the
-   * stored refresh token is the one this refresh used (compare-and-set in saveRefreshed).
-   */
-  private keepWriting(
-    linkId: string,
-    save: () => Promise<TokenState | undefined>,
-    trigger: RefreshTrigger,
-  ): void {
-    this.logger.warn(
-      `The database is unreachable: keeping the new tokens of link ${linkId} in memory until it is back`,
-    );
-    const pending = writeWhileDatabaseReturns(save, { shouldStop: () => this.stopping })
-      .then((saved) => {
-        if (saved) {
-          this.metrics.refreshes.inc({ trigger, result: 'success' });
-          this.logger.log(`Stored the new tokens of link ${linkId} once the database was back`);
-        } else {
-          this.logger.warn(
-            `Link ${linkId} was deleted or re-authorized before its new tokens could be stored`,
-          );
-        }
-      })
-      .catch((error: unknown) =>
-        this.logger.error({ err: error }, `Could not store the new tokens of link ${linkId}`),
-      )
-      .finally(() => this.pendingWrites.delete(linkId));
-    this.pendingWrites.set(linkId, pending);
   }
 
   /** An authorization-code link without a refresh token cannot renew; once expired it needs consent again. */

@@ -8,6 +8,7 @@ import { TokenRefresher } from './token-refresher.js';
 import { TokenService } from './token.service.js';
 import { TokenStore } from './token-store.js';
 import { TokenWriter } from './token-writer.js';
+import { PendingTokenWrites } from './pending-token-writes.js';
 import { TokensController } from './tokens.controller.js';
 
 @Module({
@@ -19,6 +20,7 @@ import { TokensController } from './tokens.controller.js';
     TokenWriter,
     TokenCache,
     TokenRefresher,
+    PendingTokenWrites,
     BackgroundRefresh,
     LinkStatusGauge,
   ],

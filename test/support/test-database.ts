@@ -87,11 +87,13 @@ export interface TestDatabaseOptions {
    * private cluster a test stops and starts). Default: TEST_DATABASE_URL, or PGlite without it.
    */
   adminUrl?: string;
+  /** Embedded PGlite whatever the selected back end (e.g. a test of embedded-only behaviour). */
+  embedded?: boolean;
 }
 
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'outlink-test-'));
-  const adminUrl = options.adminUrl ?? TEST_DATABASE_URL;
+  const adminUrl = options.embedded ? undefined : (options.adminUrl ?? TEST_DATABASE_URL);
   if (adminUrl) {
     const name = `outlink_test_${randomBytes(6).toString('hex')}`;
     await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
