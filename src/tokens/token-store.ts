@@ -67,29 +67,33 @@ export class TokenStore {
     leadSeconds: number,
     limit: number,
   ): Promise<ClaimedLink[]> {
-    return this.claimWhere(
-      `id IN (
-        SELECT id FROM links
-         WHERE deleted_at IS NULL AND status = 'connected'
-           AND (refresh_token_present OR grant_type = 'client_credentials')
-           AND (refresh_lease_until IS NULL OR refresh_lease_until < now())
-           AND (refresh_not_before IS NULL OR refresh_not_before <= now())
-           AND (
-             (access_token_expires_at IS NOT NULL AND access_token_expires_at < now() + LEAST(
-               make_interval(secs => $3),
-               (access_token_expires_at - COALESCE(last_refreshed_at, created_at)) / 2))
-             OR (access_token_expires_at IS NULL AND $5::integer > 0
-                 AND access_token_encrypted IS NOT NULL
-                 AND last_refreshed_at + make_interval(secs => $5::integer) < now() + LEAST(
-                   make_interval(secs => $3), make_interval(secs => $5::integer) / 2))
-             OR (refresh_token_present AND last_refreshed_at < now() - interval '7 days'))
-         ORDER BY access_token_expires_at NULLS LAST
-         LIMIT $4
-         FOR UPDATE SKIP LOCKED)`,
-      [leadSeconds, limit, this.config.assumedTokenLifetimeSeconds],
-      holder,
-      leaseSeconds,
+    // A materialized CTE: as `WHERE id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`,
+    // PostgreSQL may run the subquery again per row and claim every due link, whatever the limit.
+    const [rows]: [Record<string, unknown>[], number] = await this.dataSource.query(
+      `WITH due AS MATERIALIZED (
+         SELECT id FROM links
+          WHERE deleted_at IS NULL AND status = 'connected'
+            AND (refresh_token_present OR grant_type = 'client_credentials')
+            AND (refresh_lease_until IS NULL OR refresh_lease_until < now())
+            AND (refresh_not_before IS NULL OR refresh_not_before <= now())
+            AND (
+              (access_token_expires_at IS NOT NULL AND access_token_expires_at < now() + LEAST(
+                make_interval(secs => $3),
+                (access_token_expires_at - COALESCE(last_refreshed_at, created_at)) / 2))
+              OR (access_token_expires_at IS NULL AND $5::integer > 0
+                  AND access_token_encrypted IS NOT NULL
+                  AND last_refreshed_at + make_interval(secs => $5::integer) < now() + LEAST(
+                    make_interval(secs => $3), make_interval(secs => $5::integer) / 2))
+              OR (refresh_token_present AND last_refreshed_at < now() - interval '7 days'))
+          ORDER BY access_token_expires_at NULLS LAST
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED)
+       UPDATE links SET refresh_lease_until = now() + make_interval(secs => $1), refresh_lease_holder = $2
+         FROM due WHERE links.id = due.id
+       RETURNING links.*`,
+      [leaseSeconds, holder, leadSeconds, limit, this.config.assumedTokenLifetimeSeconds],
     );
+    return this.toClaims(rows);
   }
 
   /** Gives the lease back without changing anything else (e.g. nothing was due after all). */
@@ -114,6 +118,11 @@ export class TokenStore {
         RETURNING *`,
       [leaseSeconds, holder, ...parameters],
     );
+    return this.toClaims(rows);
+  }
+
+  /** Claimed rows (every column, secrets included) as links with their decrypted token state. */
+  private toClaims(rows: Record<string, unknown>[]): ClaimedLink[] {
     const repository = this.dataSource.getRepository(LinkEntity);
     return rows.map((row) => {
       const link = repository.create(
