@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ChangeNotifications } from '../../src/database/change-notifications.js';
+import { BackgroundRefresh } from '../../src/tokens/background-refresh.js';
 import { ProviderClient } from '../../src/providers/provider-client.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../../src/database/encrypted-columns.js';
 import {
@@ -268,11 +269,21 @@ describe(`GET /v1/links/{id}/token (${BACKEND})`, () => {
       const requestsBefore = faults.requests;
       const limited = await tokenOf(t, id).expect(503);
       expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(2);
-      await sleep(1000);
+      // The provider is left alone until Retry-After has passed: the backoff ends no sooner.
+      const [{ wait }] = await t.dataSource.query(
+        `SELECT EXTRACT(EPOCH FROM refresh_not_before - now())::float AS wait FROM links WHERE id = $1`,
+        [id],
+      );
+      expect(wait).toBeGreaterThan(1.5);
       await tokenOf(t, id).expect(503);
       expect(faults.requests).toBe(requestsBefore + 1);
+      // Time passes (the backoff is moved into the past rather than slept through).
       faults.respondWith({ proxyTo: `${provider.issuer}/token` });
-      await sleep(1300);
+      await t.dataSource.query(
+        `UPDATE links SET refresh_not_before = now() - interval '1 second' WHERE id = $1`,
+        [id],
+      );
+      await t.app.get(ChangeNotifications).publish({ kind: 'link', id });
       await tokenOf(t, id).expect(200);
       expect(faults.requests).toBe(requestsBefore + 2);
       expect((await linkOf(id)).lastError).toBeNull();
@@ -362,36 +373,34 @@ describe(`background refresh (${BACKEND})`, () => {
       env: {
         ALLOW_INSECURE_ENDPOINTS: 'true',
         PUBLIC_BASE_URL: 'http://127.0.0.1:39997',
-        REFRESH_CHECK_INTERVAL_SECONDS: '1',
+        REFRESH_CHECK_INTERVAL_SECONDS: '3600',
         REFRESH_LEAD_SECONDS: '300',
       },
     });
     const provider = await startTestProvider({
       redirectUri: t.config.redirectUrl,
-      accessTokenTtlSeconds: 6,
+      accessTokenTtlSeconds: 3600,
     });
     try {
       const { id } = await connectLink(t, provider);
-      const [{ access_token_expires_at: firstExpiry }] = await t.dataSource.query(
-        'SELECT access_token_expires_at FROM links WHERE id = $1',
+      const background = t.app.get(BackgroundRefresh);
+      await background.runOnce();
+      expect(provider.grantCounts().refresh_token ?? 0).toBe(0); // not due: an hour to go
+      // Time passes: the token now expires within the lead (moved, not slept through).
+      await t.dataSource.query(
+        `UPDATE links SET access_token_expires_at = now() + interval '200 seconds',
+                          last_refreshed_at = now() - interval '3400 seconds' WHERE id = $1`,
         [id],
       );
-      // Due at half its 6 s lifetime (the lead is longer than the token lives), i.e. ~3 s before expiry.
-      const deadline = Date.now() + 8_000;
-      let events: { type: string; detail: { trigger?: string } }[] = [];
-      while (Date.now() < deadline) {
-        events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body.items;
-        if (events.some((event) => event.type === 'refreshed')) break;
-        await sleep(200);
-      }
-      const refreshed = events.find((event) => event.type === 'refreshed');
-      expect(refreshed?.detail.trigger).toBe('background');
-      const [{ access_token_expires_at: secondExpiry }] = await t.dataSource.query(
-        'SELECT access_token_expires_at FROM links WHERE id = $1',
+      await background.runOnce();
+      const events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body
+        .items as { type: string; detail: { trigger?: string } }[];
+      expect(events[0]).toMatchObject({ type: 'refreshed', detail: { trigger: 'background' } });
+      const [{ remaining }] = await t.dataSource.query(
+        `SELECT EXTRACT(EPOCH FROM access_token_expires_at - now())::float AS remaining FROM links WHERE id = $1`,
         [id],
       );
-      expect(new Date(secondExpiry).getTime()).toBeGreaterThan(new Date(firstExpiry).getTime());
-      expect(Date.now()).toBeLessThan(new Date(firstExpiry).getTime()); // renewed before the old one expired
+      expect(remaining).toBeGreaterThan(3500); // a new hour-long token
       expect(provider.grantCounts().refresh_token).toBe(1);
     } finally {
       await t.close();
@@ -436,6 +445,14 @@ describe(`tokens issued without expires_in (${BACKEND})`, () => {
       .expect(201);
     return { t, id: created.body.id as string };
   };
+  /** Time passes for the link's token: its issue time moves back (and caches hear of it). */
+  const makeOlder = async (t: TestApp, linkId: string, seconds: number): Promise<void> => {
+    await t.dataSource.query(
+      `UPDATE links SET last_refreshed_at = last_refreshed_at - make_interval(secs => $2) WHERE id = $1`,
+      [linkId, seconds],
+    );
+    await t.app.get(ChangeNotifications).publish({ kind: 'link', id: linkId });
+  };
   const answerToken = (accessToken: string): void =>
     faults.respondWith({
       body: JSON.stringify({ access_token: accessToken, token_type: 'Bearer' }),
@@ -461,44 +478,35 @@ describe(`tokens issued without expires_in (${BACKEND})`, () => {
   });
 
   it('renews them on demand once ASSUMED_TOKEN_LIFETIME_SECONDS has passed', async () => {
-    const { t, id } = await startWithLink({ ASSUMED_TOKEN_LIFETIME_SECONDS: '2' });
+    const { t, id } = await startWithLink({ ASSUMED_TOKEN_LIFETIME_SECONDS: '60' });
     answerToken('assumed-1');
     expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe('assumed-1');
     answerToken('assumed-2');
     const young = await tokenOf(t, id, '?minValidity=0').expect(200);
     expect(young.body).toMatchObject({ accessToken: 'assumed-1', expiresAt: null });
-    await sleep(2_300);
+    await makeOlder(t, id, 61);
     const renewed = await tokenOf(t, id, '?minValidity=0').expect(200);
     expect(renewed.body).toMatchObject({ accessToken: 'assumed-2', expiresAt: null });
   });
 
   it('renews them in the background before the assumed lifetime ends', async () => {
-    const { t, id } = await startWithLink({
-      ASSUMED_TOKEN_LIFETIME_SECONDS: '4',
-      REFRESH_CHECK_INTERVAL_SECONDS: '1',
-    });
+    const { t, id } = await startWithLink({ ASSUMED_TOKEN_LIFETIME_SECONDS: '60' });
     answerToken('background-1');
     expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe(
       'background-1',
     );
     answerToken('background-2');
-    // Due at half the assumed lifetime (it is shorter than the lead), so within ~2-3 s.
-    const deadline = Date.now() + 6_000;
-    let events: { type: string; detail: { trigger?: string } }[] = [];
-    while (Date.now() < deadline) {
-      events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body.items;
-      if (
-        events.some((event) => event.type === 'refreshed' && event.detail.trigger === 'background')
-      )
-        break;
-      await sleep(200);
-    }
-    expect(events).toContainEqual(
-      expect.objectContaining({
-        type: 'refreshed',
-        detail: expect.objectContaining({ trigger: 'background' }),
-      }),
+    const background = t.app.get(BackgroundRefresh);
+    await background.runOnce();
+    expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe(
+      'background-1',
     );
+    // Due at half the assumed lifetime (it is shorter than the lead): 31 s old is due.
+    await makeOlder(t, id, 31);
+    await background.runOnce();
+    const events = (await t.http().get(`/v1/links/${id}/events`).set(bearer(t.adminKey))).body
+      .items as { type: string; detail: { trigger?: string } }[];
+    expect(events[0]).toMatchObject({ type: 'refreshed', detail: { trigger: 'background' } });
     expect((await tokenOf(t, id, '?minValidity=0').expect(200)).body.accessToken).toBe(
       'background-2',
     );
