@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import pg from 'pg';
-import { EMBEDDED_POOL_SIZE, startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import {
   endpointOf,
   ownTcpListeners,
@@ -11,25 +10,10 @@ import {
   readErrorAsUser,
   uidOf,
 } from '../support/postgres-probe.js';
+import { readNotes, withPool } from '../support/embedded-pool.js';
 
 // Issue 9, point 1 (SPEC §11 "Embedded database"): PGlite listened on a random loopback port
 // with no password, so any local process was its superuser, and its files were 0666.
-
-async function withPool<T>(url: string, use: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString: url, max: EMBEDDED_POOL_SIZE });
-  try {
-    return await use(pool);
-  } finally {
-    await pool.end();
-  }
-}
-
-async function readNotes(url: string): Promise<string[]> {
-  return withPool(url, async (pool) => {
-    const { rows } = await pool.query<{ body: string }>('SELECT body FROM note ORDER BY id');
-    return rows.map((row) => row.body);
-  });
-}
 
 /**
  * What under `dir` (itself included) someone other than its owner could use: anything but a 0700

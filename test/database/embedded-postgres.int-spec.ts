@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
-  EMBEDDED_POOL_SIZE,
   embeddedSocketPath,
   startEmbeddedPostgres,
   type EmbeddedPostgres,
 } from '../../src/database/embedded-postgres.js';
+import { readNotes, withPool } from '../support/embedded-pool.js';
 
 // Every fresh PGlite data dir costs ~7 s to initialise, so each describe initialises one and
 // its tests share it; reopening an existing dir costs ~1 s.
@@ -25,22 +25,6 @@ function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '']);
   if (child.pid === undefined) throw new Error('could not spawn a short-lived child');
   return child.pid;
-}
-
-async function withPool<T>(url: string, use: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const pool = new pg.Pool({ connectionString: url, max: EMBEDDED_POOL_SIZE });
-  try {
-    return await use(pool);
-  } finally {
-    await pool.end();
-  }
-}
-
-async function readNotes(url: string): Promise<string[]> {
-  return withPool(url, async (pool) => {
-    const { rows } = await pool.query<{ body: string }>('SELECT body FROM note ORDER BY id');
-    return rows.map((row) => row.body);
-  });
 }
 
 describe('embedded PostgreSQL: a data dir reopened', () => {

@@ -77,6 +77,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The environment of an Outlink process a test starts: nothing of the test runner's environment
+ * (NODE_OPTIONS, TEST_DATABASE_URL) leaks in.
+ */
+export function outlinkProcessEnv(url: string, dataDir: string): Record<string, string> {
+  const { hostname, port } = new URL(url);
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'development',
+    HOST: hostname,
+    PORT: port,
+    PUBLIC_BASE_URL: url,
+    DATA_DIR: dataDir,
+  };
+}
+
 /** Starts a replica process on the database and waits until it answers /health/live. */
 export async function startChildReplica(options: ChildReplicaOptions): Promise<ChildReplica> {
   if (options.database.target.embedded)
@@ -87,14 +103,8 @@ export async function startChildReplica(options: ChildReplicaOptions): Promise<C
   const dataDir = mkdtempSync(join(tmpdir(), 'outlink-child-'));
   const child = spawn(process.execPath, [MAIN], {
     cwd: PROJECT_ROOT,
-    // Nothing of the test runner's environment (NODE_OPTIONS, TEST_DATABASE_URL) leaks in.
     env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_BASE_URL: url,
-      DATA_DIR: dataDir,
+      ...outlinkProcessEnv(url, dataDir),
       DATABASE_URL: options.database.target.url,
       ADMIN_API_KEY: options.adminKey,
       ENCRYPTION_KEYS: options.database.encryptionKeys,

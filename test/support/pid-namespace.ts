@@ -1,5 +1,11 @@
 import { spawn } from 'node:child_process';
-import { MAIN, PROJECT_ROOT, freePort, type ExitStatus } from './child-replica.js';
+import {
+  MAIN,
+  PROJECT_ROOT,
+  freePort,
+  outlinkProcessEnv,
+  type ExitStatus,
+} from './child-replica.js';
 
 /** `node dist/main.js` in embedded mode, started the way a container starts its process. */
 export interface EmbeddedOutlinkProcess {
@@ -38,16 +44,7 @@ export async function startEmbeddedOutlink(
     : node;
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
-    // Nothing of the test runner's environment (NODE_OPTIONS, TEST_DATABASE_URL) leaks in.
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_BASE_URL: url,
-      DATA_DIR: options.dataDir,
-      LOG_LEVEL: 'info',
-    },
+    env: { ...outlinkProcessEnv(url, options.dataDir), LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
