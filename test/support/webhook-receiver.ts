@@ -12,7 +12,8 @@ export interface ReceivedWebhook {
 }
 
 /** What the receiver answers: a status (with headers), or nothing until `releaseHeld`. */
-export type ReceiverAnswer = { status: number; headers?: Record<string, string> } | 'hold';
+export type ReceiverAnswer =
+  { status: number; headers?: Record<string, string>; delayMs?: number } | 'hold';
 
 /** A verified message: the body Webhook.verify parsed, with its id. */
 export interface VerifiedWebhook {
@@ -41,8 +42,11 @@ export class WebhookReceiver {
         body: Buffer.concat(chunks).toString('utf8'),
       };
       this.requests.push(received);
-      if (this.answer === 'hold') this.held.push({ request: received, response });
-      else this.reply(received, response, this.answer);
+      const answer = this.answer;
+      if (answer === 'hold') this.held.push({ request: received, response });
+      else if (answer.delayMs)
+        setTimeout(() => this.reply(received, response, answer), answer.delayMs);
+      else this.reply(received, response, answer);
       this.server.emit('received');
     });
   });
@@ -73,14 +77,23 @@ export class WebhookReceiver {
   }
 
   /** Resolves once `count` requests in all have arrived. */
-  async waitForRequests(count: number, timeoutMs = 15_000): Promise<void> {
+  waitForRequests(count: number, timeoutMs = 15_000): Promise<void> {
+    return this.waitUntil((requests) => requests.length >= count, `${count} request(s)`, timeoutMs);
+  }
+
+  /** Resolves once the requests received so far satisfy `condition`; checked on each arrival. */
+  async waitUntil(
+    condition: (requests: ReceivedWebhook[]) => boolean,
+    what = 'the expected requests',
+    timeoutMs = 15_000,
+  ): Promise<void> {
     const deadline = AbortSignal.timeout(timeoutMs);
-    while (this.requests.length < count) {
+    while (!condition(this.requests)) {
       try {
         await once(this.server, 'received', { signal: deadline });
       } catch {
         throw new Error(
-          `the receiver got ${this.requests.length} request(s) within ${timeoutMs} ms, not ${count}`,
+          `the receiver did not get ${what} within ${timeoutMs} ms (${this.requests.length} received)`,
         );
       }
     }

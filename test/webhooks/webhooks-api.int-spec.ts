@@ -206,10 +206,20 @@ describe(`webhooks API (${BACKEND})`, () => {
     }
   });
 
-  it('writes the outbox row in the transaction of the event: a rollback leaves none', async () => {
+  it('writes one outbox row per subscribed webhook, in the transaction of the event', async () => {
     const { id: webhookId } = (
       await create({ url: receiver.url, events: ['link.error'] }).expect(201)
     ).body;
+    const { id: notSubscribed } = (
+      await create({ url: receiver.url, events: ['link.deleted', 'link.recovered'] }).expect(201)
+    ).body;
+    const subscribed: string[] = (
+      await t.dataSource.query(
+        `SELECT id FROM webhooks WHERE status = 'active' AND events && ARRAY['link.error', '*']`,
+      )
+    ).map((row: { id: string }) => row.id);
+    expect(subscribed).toContain(webhookId);
+    expect(subscribed).not.toContain(notSubscribed);
     const link = await t
       .http()
       .post('/v1/links')
@@ -224,30 +234,44 @@ describe(`webhooks API (${BACKEND})`, () => {
       .expect(201);
     const linkId = link.body.id as string;
     const events = t.app.get(LinkEventsService);
-    const rowsFor = (manager = t.dataSource.manager) =>
-      manager.query('SELECT event_type FROM webhook_deliveries WHERE link_id = $1', [linkId]);
+    const webhooksAnnouncing = async (manager = t.dataSource.manager): Promise<string[]> =>
+      (
+        await manager.query(
+          `SELECT webhook_id FROM webhook_deliveries WHERE link_id = $1 AND event_type = 'link.error'`,
+          [linkId],
+        )
+      )
+        .map((row: { webhook_id: string }) => row.webhook_id)
+        .sort();
     const statusChange = { from: 'connected', to: 'error', reason: 'invalid_client' };
 
     await expect(
       t.dataSource.transaction(async (manager) => {
         await events.record(linkId, 'status_changed', 'system', statusChange, manager);
-        expect(await rowsFor(manager)).toEqual([{ event_type: 'link.error' }]);
+        expect(await webhooksAnnouncing(manager)).toEqual([...subscribed].sort());
         throw new Error('the change fails after its event was recorded');
       }),
     ).rejects.toThrow('the change fails');
-    expect(await rowsFor()).toEqual([]);
+    expect(await webhooksAnnouncing()).toEqual([]);
 
-    const before = receiver.requests.length;
     await t.dataSource.transaction(async (manager) => {
       await events.record(linkId, 'status_changed', 'system', statusChange, manager);
     });
-    expect(await rowsFor()).toEqual([{ event_type: 'link.error' }]);
-    await receiver.waitForRequests(before + 1);
-    expect(JSON.parse(receiver.requests[before].body)).toMatchObject({
+    expect(await webhooksAnnouncing()).toEqual([...subscribed].sort());
+    await receiver.waitUntil((requests) =>
+      requests.some((request) => request.body.includes(linkId)),
+    );
+    expect(
+      JSON.parse(receiver.requests.find((request) => request.body.includes(linkId))!.body),
+    ).toMatchObject({
       type: 'link.error',
       data: { linkId, linkName: 'Support mailbox', previousStatus: 'connected' },
     });
-    expect((await deliveriesOf(webhookId)).items).toHaveLength(1);
+    await t.app.get(WebhookDispatcher).runOnce();
+    expect((await deliveriesOf(webhookId)).items).toEqual([
+      expect.objectContaining({ eventType: 'link.error', linkId, status: 'delivered' }),
+    ]);
+    expect((await deliveriesOf(notSubscribed)).items).toEqual([]);
   });
 
   it('keys:rotate re-encrypts webhook secrets, which still sign', async () => {
