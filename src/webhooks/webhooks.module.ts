@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { LinksModule } from '../links/links.module.js';
 import { OutboundModule } from '../outbound/outbound.module.js';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
+import { WebhookDeliveryRetention } from './webhook-delivery-retention.js';
 import { WebhookDeliveryStore } from './webhook-delivery-store.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookOutbox } from './webhook-outbox.js';
@@ -28,6 +29,7 @@ import { WebhooksService } from './webhooks.service.js';
     WebhookDeliveryStore,
     WebhookSender,
     WebhookDispatcher,
+    WebhookDeliveryRetention,
   ],
   exports: [WebhookDispatcher],
 })

@@ -5,6 +5,7 @@ import { reencryptColumns } from '../../src/crypto/key-rotation.js';
 import { ENCRYPTED_COLUMNS, WEBHOOK_SECRET } from '../../src/database/encrypted-columns.js';
 import { parseEncryptionKeys } from '../../src/config/encryption-keys.js';
 import { LinkEventsService } from '../../src/links/link-events.service.js';
+import { WebhookDeliveryRetention } from '../../src/webhooks/webhook-delivery-retention.js';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { storedSecret } from '../support/connected-link.js';
 import { BACKEND } from '../support/test-database.js';
@@ -272,6 +273,37 @@ describe(`webhooks API (${BACKEND})`, () => {
       expect.objectContaining({ eventType: 'link.error', linkId, status: 'delivered' }),
     ]);
     expect((await deliveriesOf(notSubscribed)).items).toEqual([]);
+  });
+
+  it('purges finished deliveries older than EVENT_RETENTION_DAYS, never pending ones', async () => {
+    const { id } = (await create({ url: receiver.url, events: ['*'] }).expect(201)).body;
+    const delivered = (await t.http().post(`/v1/webhooks/${id}/test`).set(admin()).expect(202)).body
+      .id;
+    await receiver.waitUntil((requests) =>
+      requests.some((request) => request.headers['webhook-id'] === delivered),
+    );
+    await t.app.get(WebhookDispatcher).runOnce();
+    receiver.respondWith({ status: 503 });
+    let pending: string;
+    try {
+      pending = (await t.http().post(`/v1/webhooks/${id}/test`).set(admin()).expect(202)).body.id;
+      await receiver.waitUntil((requests) =>
+        requests.some((request) => request.headers['webhook-id'] === pending),
+      );
+      await t.app.get(WebhookDispatcher).runOnce();
+    } finally {
+      receiver.respondWith({ status: 200 });
+    }
+    const fresh = (await t.http().post(`/v1/webhooks/${id}/test`).set(admin()).expect(202)).body.id;
+    await t.app.get(WebhookDispatcher).runOnce();
+    await t.dataSource.query(
+      `UPDATE webhook_deliveries SET created_at = now() - interval '181 days' WHERE id IN ($1, $2)`,
+      [delivered, pending],
+    );
+
+    expect(await t.app.get(WebhookDeliveryRetention).purgeExpired()).toBe(1);
+    const left = (await deliveriesOf(id)).items.map((item: { id: string }) => item.id).sort();
+    expect(left).toEqual([pending, fresh].sort());
   });
 
   it('keys:rotate re-encrypts webhook secrets, which still sign', async () => {
