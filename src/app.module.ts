@@ -18,6 +18,8 @@ import { LinksModule } from './links/links.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { TokensModule } from './tokens/tokens.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
+// SPEC §13 webhooks
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /** What the process resolved before Nest starts: the validated config and where the data lives. */
 export interface AppRuntime {
@@ -47,6 +49,8 @@ export class AppModule {
         LinksModule,
         OAuthModule,
         TokensModule,
+        // SPEC §13 webhooks
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

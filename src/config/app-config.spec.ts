@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       minRefreshIntervalSeconds: 30,
       eventRetentionDays: 180,
+      webhookPollIntervalSeconds: 5,
       logLevel: 'info',
       production: false,
     });
@@ -145,6 +146,16 @@ describe('loadConfig', () => {
     expect(error.problems).toHaveLength(2);
     expect(error.problems.join('\n')).toMatch(/PORT/);
     expect(error.problems.join('\n')).toMatch(/REFRESH_CHECK_INTERVAL_SECONDS/);
+  });
+
+  // SPEC §13 webhooks
+  it('reads WEBHOOK_POLL_INTERVAL_SECONDS within 1-3600', () => {
+    expect(loadConfig({ WEBHOOK_POLL_INTERVAL_SECONDS: '30' }).webhookPollIntervalSeconds).toBe(30);
+    for (const bad of ['0', '3601', 'soon']) {
+      const { problems } = configErrorOf({ WEBHOOK_POLL_INTERVAL_SECONDS: bad });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toMatch(/^WEBHOOK_POLL_INTERVAL_SECONDS /);
+    }
   });
 
   it('requires ENCRYPTION_KEYS with DATABASE_URL in production only', () => {

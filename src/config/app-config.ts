@@ -45,6 +45,9 @@ export class AppConfig {
   minRefreshIntervalSeconds: number;
   /** Link events older than this are purged; 0 keeps them forever. */
   eventRetentionDays: number;
+  // SPEC §13 webhooks
+  /** How often each replica looks for due webhook deliveries. */
+  webhookPollIntervalSeconds: number;
   logLevel: LogLevel;
   production: boolean;
 
@@ -114,6 +117,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     trustProxy,
     minRefreshIntervalSeconds: dto.MIN_REFRESH_INTERVAL_SECONDS,
     eventRetentionDays: dto.EVENT_RETENTION_DAYS,
+    // SPEC §13 webhooks
+    webhookPollIntervalSeconds: dto.WEBHOOK_POLL_INTERVAL_SECONDS,
     logLevel: dto.LOG_LEVEL,
     production,
   });

@@ -161,6 +161,15 @@ export class EnvDto {
   @Max(36500)
   EVENT_RETENTION_DAYS: number = 180;
 
+  // SPEC §13 webhooks
+  /** How often each replica looks for due webhook deliveries (its own commits wake it at once). */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  WEBHOOK_POLL_INTERVAL_SECONDS: number = 5;
+
   @IsOptional()
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';

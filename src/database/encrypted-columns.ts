@@ -26,10 +26,18 @@ export const AUTHORIZATION_CODE_VERIFIER: EncryptedColumn = {
   idColumn: 'id',
   column: 'code_verifier_encrypted',
 };
+// SPEC §13 webhooks: the signing secret of each webhook.
+export const WEBHOOK_SECRET: EncryptedColumn = {
+  table: 'webhooks',
+  idColumn: 'id',
+  column: 'secret_encrypted',
+};
 
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
   LINK_ACCESS_TOKEN,
   LINK_REFRESH_TOKEN,
   AUTHORIZATION_CODE_VERIFIER,
+  // SPEC §13 webhooks
+  WEBHOOK_SECRET,
 ];

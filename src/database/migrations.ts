@@ -2,6 +2,8 @@ import { CreateApiKeys1763900000000 } from './migrations/1763900000000-CreateApi
 import { CreateLinks1763910000000 } from './migrations/1763910000000-CreateLinks.js';
 import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefreshState.js';
 import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-IndexLinkEventsByTime.js';
+// SPEC §13 webhooks
+import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWebhooks.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -13,4 +15,6 @@ export const MIGRATIONS = [
   CreateLinks1763910000000,
   AddRefreshState1763920000000,
   IndexLinkEventsByTime1764000900000,
+  // SPEC §13 webhooks
+  CreateWebhooks1764001200000,
 ];

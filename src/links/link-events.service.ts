@@ -9,6 +9,18 @@ import { LinkEventEntity, type LinkEventType } from './link-event.entity.js';
 export const SYSTEM_ACTOR = 'system';
 
 /**
+ * Runs inside `record` with the recording transaction's manager, so that what it writes commits
+ * or rolls back with the event (SPEC §13: the webhook outbox). `type` is a string because other
+ * modules add event types.
+ */
+export type LinkEventHook = (
+  linkId: string,
+  type: string,
+  detail: JsonObject,
+  manager: EntityManager,
+) => Promise<void>;
+
+/**
  * Event times strictly increase within a process, so that events written in one transaction
  * (e.g. `revoked` then `deleted`) list in the order they happened; timestamps are kept at
  * millisecond precision because that is what the page cursors carry.
@@ -22,6 +34,8 @@ function nextEventTime(): Date {
 /** The audit trail (SPEC §5). Callers pass their transaction's manager so an event and its change commit together. */
 @Injectable()
 export class LinkEventsService {
+  private readonly recordedHooks: LinkEventHook[] = [];
+
   constructor(
     @InjectRepository(LinkEventEntity) private readonly events: Repository<LinkEventEntity>,
   ) {}
@@ -37,6 +51,15 @@ export class LinkEventsService {
       'INSERT INTO link_events (id, link_id, type, at, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)',
       [randomUUID(), linkId, type, nextEventTime(), actor, JSON.stringify(detail)],
     );
+    for (const hook of this.recordedHooks) await hook(linkId, type, detail, manager);
+  }
+
+  /**
+   * Lets a module act on every recorded event in its transaction (webhooks: one outbox row per
+   * subscriber), without links/ depending on it.
+   */
+  onRecorded(hook: LinkEventHook): void {
+    this.recordedHooks.push(hook);
   }
 
   async list(

@@ -32,6 +32,13 @@ const INVENTORY: Record<string, Access> = {
   'POST /v1/links/:id/authorize': 'admin',
   'GET /v1/links/:id/token': 'consumer',
   'POST /v1/links/:id/refresh': 'admin',
+  // SPEC §13 webhooks
+  'POST /v1/webhooks': 'admin',
+  'GET /v1/webhooks': 'admin',
+  'GET /v1/webhooks/:id': 'admin',
+  'DELETE /v1/webhooks/:id': 'admin',
+  'POST /v1/webhooks/:id/test': 'admin',
+  'GET /v1/webhooks/:id/deliveries': 'admin',
 };
 /** Swagger UI and its document are served by Fastify plugins, outside Nest's guard. */
 const SWAGGER_UI = /^\/docs(\/|$)/;

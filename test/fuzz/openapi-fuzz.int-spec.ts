@@ -357,6 +357,18 @@ describe(`OpenAPI fuzzing of every documented operation (${BACKEND})`, () => {
         .send({ name: 'mail-handler', role: 'consumer', linkIds: [googleLinkId] })
         .expect(201)
     ).body as { id: string; key: string };
+    // SPEC §13 webhooks: a real webhook, subscribed to an event nothing here causes, so that no
+    // delivery runs in the background while the database is compared.
+    const webhookId = (
+      (
+        await t
+          .http()
+          .post('/v1/webhooks')
+          .set(admin)
+          .send({ url: 'https://hooks.example.com/outlink', events: ['link.expiring'] })
+          .expect(201)
+      ).body as { id: string }
+    ).id;
     const keys = (await t.http().get('/v1/api-keys').set(admin).expect(200)).body as {
       items: { id: string; fromEnvironment: boolean }[];
     };
@@ -371,6 +383,7 @@ describe(`OpenAPI fuzzing of every documented operation (${BACKEND})`, () => {
         customLinkId,
         consumer.id,
         deletedLinkId,
+        webhookId,
         ...(adminKeyId ? [adminKeyId] : []),
       ],
     };
