@@ -182,7 +182,7 @@ describe(`health, metrics and logs (${BACKEND})`, () => {
       (record) =>
         typeof record.msg === 'string' && record.msg.startsWith('Discovery of https://127.0.0.1:1'),
     );
-    expect(warning).toMatchObject({ requestId: 'ops-discovery-1', context: 'LinksService' });
+    expect(warning).toMatchObject({ requestId: 'ops-discovery-1', context: 'LinkConfigurator' });
     // A log line outside any request (start-up) carries no request id.
     const startup = records.find((record) => record.context === 'ChangeNotifications');
     expect(startup?.requestId).toBeUndefined();
