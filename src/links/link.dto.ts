@@ -187,6 +187,22 @@ export class LinkLastErrorDto {
 
   @ApiProperty({ format: 'date-time' })
   at: string;
+
+  @ApiPropertyOptional({
+    example: 'refresh_token_inactive',
+    description:
+      'Why (SPEC §13): e.g. refresh_token_inactive, client_secret_expired, password_changed, mfa_required, consent_missing, token_expired_or_revoked, provider_unavailable; unknown when not recognised',
+  })
+  reason?: string;
+
+  @ApiPropertyOptional({
+    enum: ['outlink_admin', 'provider_admin', 'account_owner'],
+    description: 'Who must act',
+  })
+  actor?: 'outlink_admin' | 'provider_admin' | 'account_owner';
+
+  @ApiPropertyOptional({ description: 'What to do, and where (one sentence)' })
+  action?: string;
 }
 
 export class LinkResponseDto {

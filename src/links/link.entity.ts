@@ -16,6 +16,10 @@ export interface LinkLastError {
   code: string;
   message: string;
   at: string;
+  /** Why, who must act and what to do (SPEC §13); absent on errors stored before it existed. */
+  reason?: string;
+  actor?: 'outlink_admin' | 'provider_admin' | 'account_owner';
+  action?: string;
 }
 
 /**

@@ -20,7 +20,12 @@ import {
   type TokenSet,
 } from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
-import { OAuthErrors } from './oauth.errors.js';
+import {
+  actionForLink,
+  diagnoseProviderFailure,
+  NO_REFRESH_TOKEN,
+} from '../providers/provider-failures.js';
+import { DiagnosedAuthorizationError, OAuthErrors } from './oauth.errors.js';
 
 export const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
 /** Finished or abandoned authorizations are kept a day for diagnosis, then purged. */
@@ -131,13 +136,22 @@ export class AuthorizationService implements OnModuleInit {
     const actor = request.startedBy;
 
     if (callback.error) {
+      const diagnosis = actionForLink(
+        diagnoseProviderFailure({ error: callback.error, description: callback.errorDescription }),
+        link.id,
+      );
       await this.events.record(link.id, 'authorization_failed', actor, {
         error: callback.error,
         description: callback.errorDescription,
+        ...diagnosis,
       });
-      throw callback.error === 'access_denied'
-        ? OAuthErrors.consentRefused(callback.errorDescription)
-        : OAuthErrors.providerError(callback.error, callback.errorDescription);
+      const failed =
+        callback.error === 'access_denied'
+          ? OAuthErrors.consentRefused(callback.errorDescription)
+          : OAuthErrors.providerError(callback.error, callback.errorDescription);
+      throw diagnosis.reason === 'unknown'
+        ? failed
+        : new DiagnosedAuthorizationError(failed, diagnosis);
     }
     if (!callback.code) throw OAuthErrors.missingCode();
 
@@ -156,13 +170,20 @@ export class AuthorizationService implements OnModuleInit {
       );
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
+      const diagnosis = actionForLink(
+        diagnoseProviderFailure({ error: error.oauthError, description: error.description }),
+        link.id,
+      );
       await this.events.record(link.id, 'authorization_failed', actor, {
         error: error.oauthError ?? error.kind,
         description: error.description,
+        ...(error.kind === 'transient' ? {} : diagnosis),
       });
-      throw error.kind === 'transient'
-        ? OAuthErrors.providerUnavailable(error.message)
-        : OAuthErrors.codeRejected(error.message);
+      if (error.kind === 'transient') throw OAuthErrors.providerUnavailable(error.message);
+      const rejected = OAuthErrors.codeRejected(error.message);
+      throw diagnosis.reason === 'unknown'
+        ? rejected
+        : new DiagnosedAuthorizationError(rejected, diagnosis);
     }
     return this.storeGrant(link, request, tokens);
   }
@@ -217,6 +238,7 @@ export class AuthorizationService implements OnModuleInit {
             code: 'no_refresh_token',
             message: `The provider issued no refresh token. ${advice}`,
             at: new Date().toISOString(),
+            ...NO_REFRESH_TOKEN,
           }
         : null,
       actor: request.startedBy,

@@ -1,4 +1,15 @@
 import { AppError } from '../common/app-error.js';
+import type { FailureDiagnosis } from '../providers/provider-failures.js';
+
+/** A failed authorization that says who must act and how (SPEC §13), on the callback page too. */
+export class DiagnosedAuthorizationError extends AppError {
+  constructor(
+    error: AppError,
+    readonly diagnosis: FailureDiagnosis,
+  ) {
+    super(error.code, error.detail, { headers: error.headers });
+  }
+}
 
 const START_AGAIN = 'Start the authorization again from Outlink (POST /v1/links/{id}/authorize).';
 

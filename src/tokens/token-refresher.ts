@@ -192,6 +192,9 @@ export class TokenRefresher implements BeforeApplicationShutdown {
         kind: error.kind,
         error: error.oauthError,
         httpStatus: error.httpStatus,
+        reason: failure.lastError.reason ?? null,
+        actor: failure.lastError.actor ?? null,
+        action: failure.lastError.action ?? null,
       };
       await this.writer.saveFailure(claimed, this.holder, { ...failure, detail }, actor);
       this.logger.warn(`Refresh of link ${link.id} failed (${error.kind}): ${error.message}`);
