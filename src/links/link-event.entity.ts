@@ -12,6 +12,8 @@ export const LINK_EVENT_TYPES = [
   'status_changed',
   'revoked',
   'deleted',
+  // SPEC §13 forecast
+  'expiring',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

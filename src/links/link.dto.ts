@@ -5,6 +5,7 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -32,6 +33,7 @@ import {
   type LinkLastError,
   type LinkStatus,
 } from './link.entity.js';
+import { nextRisk, type NextRisk } from './link-forecast.js';
 import { LINK_EVENT_TYPES, type LinkEventEntity, type LinkEventType } from './link-event.entity.js';
 
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
@@ -78,6 +80,18 @@ export class CreateLinkDto {
   @MinLength(1)
   @MaxLength(4096)
   clientSecret?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'When the client secret expires (Entra shows it next to the secret); announced as link.expiring 14, 3 and 1 days ahead. null: unknown.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsISO8601({ strict: true })
+  clientSecretExpiresAt?: string | null;
 
   @ApiPropertyOptional({ type: [String], example: ['https://mail.google.com/'] })
   @IsOptional()
@@ -205,6 +219,14 @@ export class LinkLastErrorDto {
   action?: string;
 }
 
+export class NextRiskDto {
+  @ApiProperty({ enum: ['refresh_token_expires', 'client_secret_expires'] }) reason: string;
+  @ApiProperty({ format: 'date-time' }) at: string;
+  @ApiProperty({ description: 'Whole days left; negative once past' }) daysLeft: number;
+  @ApiProperty({ enum: ['outlink_admin', 'provider_admin'] }) actor: string;
+  @ApiProperty() action: string;
+}
+
 export class LinkResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
@@ -234,9 +256,24 @@ export class LinkResponseDto {
   @ApiProperty({ type: LinkLastErrorDto, nullable: true }) lastError: LinkLastError | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "From the provider's refresh_token_expires_in, when it sends one",
+  })
+  refreshTokenExpiresAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  clientSecretExpiresAt: string | null;
+  @ApiProperty({
+    type: NextRiskDto,
+    nullable: true,
+    description: 'The soonest known expiry that will break the link; null when none is known',
+  })
+  nextRisk: NextRisk | null;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
-  static from(link: LinkEntity, redirectUrl: string): LinkResponseDto {
+  static from(link: LinkEntity, redirectUrl: string, now: Date = new Date()): LinkResponseDto {
     return {
       id: link.id,
       name: link.name,
@@ -263,6 +300,9 @@ export class LinkResponseDto {
       lastError: link.lastError,
       createdAt: link.createdAt.toISOString(),
       updatedAt: link.updatedAt.toISOString(),
+      refreshTokenExpiresAt: link.refreshTokenExpiresAt?.toISOString() ?? null,
+      clientSecretExpiresAt: link.clientSecretExpiresAt?.toISOString() ?? null,
+      nextRisk: nextRisk(link, now),
     };
   }
 }

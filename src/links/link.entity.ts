@@ -142,6 +142,14 @@ export class LinkEntity {
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 
+  /** From the provider's `refresh_token_expires_in` (SPEC §13); written by TokenWriter. */
+  @Column({ name: 'refresh_token_expires_at', type: 'timestamptz', nullable: true })
+  refreshTokenExpiresAt: Date | null;
+
+  /** Set by the admin (Entra shows it next to the secret), for the forecast (SPEC §13). */
+  @Column({ name: 'client_secret_expires_at', type: 'timestamptz', nullable: true })
+  clientSecretExpiresAt: Date | null;
+
   /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;

@@ -34,8 +34,9 @@ export class LinksService {
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
+    const { clientSecretExpiresAt, ...configurationInput } = input;
     const stored = await this.configurator.configure({
-      ...input,
+      ...configurationInput,
       grantType: input.grantType ?? 'authorization_code',
     });
     const id = randomUUID();
@@ -45,6 +46,7 @@ export class LinksService {
         name: input.name,
         ...stored,
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
+        clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -109,7 +111,7 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const { name, clientSecret, ...configurationPatch } = patch;
+    const { name, clientSecret, clientSecretExpiresAt, ...configurationPatch } = patch;
     const merged = mergeLinkPatch(current, configurationPatch);
     const stored = await this.configurator.configure(merged.input, {
       link: current,
@@ -128,6 +130,9 @@ export class LinksService {
       // Only a change is written: a refresh may have moved the status since `current` was read.
       if (plan.status !== current.status) changes.status = plan.status;
       if (name !== undefined) changes.name = name;
+      // A new secret without its expiry has an unknown one: the old secret's date no longer holds.
+      if (clientSecretExpiresAt !== undefined || clientSecret !== undefined)
+        changes.clientSecretExpiresAt = expiryDate(clientSecretExpiresAt);
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
       const voidsGrant = plan.voidingChanges.length > 0;
@@ -205,12 +210,18 @@ export class LinksService {
   }
 }
 
+/** An admin-given expiry (validated ISO 8601), or null for unknown. */
+function expiryDate(value: string | null | undefined): Date | null {
+  return value === undefined || value === null ? null : new Date(value);
+}
+
 /** The columns that hold a grant, emptied. */
 export function voidedGrant(): Partial<LinkEntity> {
   return {
     accessTokenEncrypted: null,
     refreshTokenEncrypted: null,
     refreshTokenPresent: false,
+    refreshTokenExpiresAt: null,
     accessTokenExpiresAt: null,
     tokenType: null,
     grantedScopes: null,

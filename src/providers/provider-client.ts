@@ -46,6 +46,8 @@ export interface TokenSet {
   refreshToken: string | null;
   /** space-separated scope string as granted, null when absent */
   scope: string | null;
+  /** seconds the refresh token lives, when the provider says (`refresh_token_expires_in`) */
+  refreshTokenExpiresIn: number | null;
 }
 
 /**

@@ -62,6 +62,13 @@ export function toTokenSet(response: openid.TokenEndpointResponse): TokenSet {
     expiresIn: typeof response.expires_in === 'number' ? response.expires_in : null,
     refreshToken: response.refresh_token ?? null,
     scope: typeof response.scope === 'string' && response.scope !== '' ? response.scope : null,
+    // Not in RFC 6749, but sent by Entra (SPAs), GitHub apps and others (SPEC §13 forecast).
+    refreshTokenExpiresIn:
+      typeof response.refresh_token_expires_in === 'number' &&
+      Number.isFinite(response.refresh_token_expires_in) &&
+      response.refresh_token_expires_in > 0
+        ? response.refresh_token_expires_in
+        : null,
   };
 }
 

@@ -22,6 +22,8 @@ interface StorableTokens {
   refreshTokenEncrypted: string | null;
   /** null: the provider did not say (the requested scopes stand). */
   grantedScopes: string[] | null;
+  /** From `refresh_token_expires_in`; null when the provider did not say. */
+  refreshTokenExpiresAt: Date | null;
 }
 
 export type GrantOutcome = 'saved' | 'link_gone' | 'link_changed';
@@ -75,7 +77,7 @@ export class TokenWriter {
                 refresh_token_encrypted = $5, refresh_token_present = $5::text IS NOT NULL,
                 granted_scopes = COALESCE($6::text[], scopes), last_refreshed_at = now(),
                 status = 'connected', last_error = $7, refresh_not_before = NULL,
-                refresh_failures = 0, updated_at = now()
+                refresh_failures = 0, refresh_token_expires_at = $8, updated_at = now()
           WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`,
         [
           linkId,
@@ -85,6 +87,7 @@ export class TokenWriter {
           storable.refreshTokenEncrypted,
           storable.grantedScopes,
           grant.lastError === null ? null : JSON.stringify(grant.lastError),
+          storable.refreshTokenExpiresAt,
         ],
       );
       await this.events.record(
@@ -129,22 +132,25 @@ export class TokenWriter {
         storable.expiresAt,
         storable.refreshTokenEncrypted,
         storable.grantedScopes,
+        storable.refreshTokenExpiresAt,
       ];
       const assignments = `access_token_encrypted = $2, token_type = $3, access_token_expires_at = $4,
         refresh_token_encrypted = COALESCE($5, refresh_token_encrypted),
         refresh_token_present = COALESCE($5, refresh_token_encrypted) IS NOT NULL,
         granted_scopes = COALESCE($6::text[], granted_scopes, scopes),
+        refresh_token_expires_at = COALESCE($7::timestamptz,
+          CASE WHEN $5::text IS NULL THEN refresh_token_expires_at END),
         last_refreshed_at = now(), status = 'connected', last_error = NULL,
         refresh_failures = 0, refresh_not_before = NULL,
         refresh_lease_until = NULL, refresh_lease_holder = NULL, updated_at = now()`;
       let rows: [TokenRow[], number] = await manager.query(
-        `UPDATE links SET ${assignments} WHERE id = $1 AND deleted_at IS NULL AND refresh_lease_holder = $7 RETURNING ${TOKEN_COLUMNS}`,
+        `UPDATE links SET ${assignments} WHERE id = $1 AND deleted_at IS NULL AND refresh_lease_holder = $8 RETURNING ${TOKEN_COLUMNS}`,
         [...parameters, holder],
       );
       if (rows[1] === 0) {
         rows = await manager.query(
           `UPDATE links SET ${assignments}
-            WHERE id = $1 AND deleted_at IS NULL AND refresh_token_encrypted IS NOT DISTINCT FROM $7
+            WHERE id = $1 AND deleted_at IS NULL AND refresh_token_encrypted IS NOT DISTINCT FROM $8
             RETURNING ${TOKEN_COLUMNS}`,
           [...parameters, claimed.refreshTokenEnvelope],
         );
@@ -218,6 +224,10 @@ export class TokenWriter {
         ? this.keyRing.encrypt(tokens.refreshToken, encryptionContext(LINK_REFRESH_TOKEN, linkId))
         : null,
       grantedScopes: tokens.scope ? tokens.scope.split(' ').filter(Boolean) : null,
+      refreshTokenExpiresAt:
+        tokens.refreshTokenExpiresIn === null
+          ? null
+          : new Date(Date.now() + tokens.refreshTokenExpiresIn * 1000),
     };
   }
 

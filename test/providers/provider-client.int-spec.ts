@@ -208,6 +208,7 @@ describe('ProviderClient against a real oidc-provider', () => {
       expiresIn: expect.any(Number),
       refreshToken: expect.any(String),
       scope: 'openid offline_access',
+      refreshTokenExpiresIn: null,
     });
     expect(tokens.expiresIn).toBeGreaterThan(50);
     expect(tokens.expiresIn).toBeLessThanOrEqual(60);
@@ -377,6 +378,7 @@ describe('ProviderClient against a real oidc-provider', () => {
       expiresIn: expect.any(Number),
       refreshToken: null,
       scope: provider.customScope,
+      refreshTokenExpiresIn: null,
     });
     expect(provider.grantCounts().client_credentials).toBe(before + 1);
   });
@@ -594,6 +596,7 @@ describe('ProviderClient against a real oidc-provider', () => {
         expiresIn: null,
         refreshToken: null,
         scope: null,
+        refreshTokenExpiresIn: null,
       });
     });
 
