@@ -12,6 +12,7 @@ export const LINK_EVENT_TYPES = [
   'status_changed',
   'revoked',
   'deleted',
+  'token_rejected',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 
