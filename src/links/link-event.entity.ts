@@ -14,6 +14,7 @@ export const LINK_EVENT_TYPES = [
   'deleted',
   // SPEC §13 forecast
   'expiring',
+  'token_rejected',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

@@ -17,13 +17,14 @@ import {
   backoffError,
   isValidFor,
   mayServeOnDemand,
+  rejectionOutcome,
   type TokenState,
 } from './token-state.js';
 import { TokenStore, type ClaimedLink } from './token-store.js';
 import { TokenWriter } from './token-writer.js';
 import { TokenErrors } from './tokens.errors.js';
 
-export type RefreshTrigger = 'on_demand' | 'background' | 'manual';
+export type RefreshTrigger = 'on_demand' | 'background' | 'manual' | 'rejected';
 
 export interface RefreshRequest {
   trigger: RefreshTrigger;
@@ -32,6 +33,11 @@ export interface RefreshRequest {
   /** Call the provider even if the stored token is still valid (POST /refresh). */
   force: boolean;
   actor: string;
+  /**
+   * A token a resource server refused (POST /token/renew): renew only while it is still the
+   * link's token, once per refresh budget; otherwise serve the token the link holds.
+   */
+  rejectedAccessToken?: string;
 }
 
 /** How often a replica waiting on another replica's refresh re-reads the link. */
@@ -114,6 +120,40 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     return mayServeOnDemand(state, minValiditySeconds, this.config.minRefreshIntervalSeconds);
   }
 
+  /** Whether `state` answers the request without a call to the provider. */
+  private answers(state: TokenState, request: RefreshRequest): boolean {
+    if (request.force) return false;
+    if (request.rejectedAccessToken === undefined)
+      return this.mayServe(state, request.minValiditySeconds);
+    const outcome = rejectionOutcome(
+      state,
+      request.rejectedAccessToken,
+      this.config.minRefreshIntervalSeconds,
+    );
+    switch (outcome) {
+      case 'another_token':
+        return this.mayServe(state, request.minValiditySeconds);
+      case 'too_soon':
+        return true;
+      case 'renew':
+        return false;
+    }
+  }
+
+  /** Audits a report about the link's current token, decided under the lease (once per decision). */
+  private async recordRejection(claimed: ClaimedLink, request: RefreshRequest): Promise<void> {
+    if (request.rejectedAccessToken === undefined) return;
+    const outcome = rejectionOutcome(
+      claimed.state,
+      request.rejectedAccessToken,
+      this.config.minRefreshIntervalSeconds,
+    );
+    if (outcome === 'another_token') return;
+    await this.writer.recordRejected(claimed.link.id, request.actor, {
+      renewed: outcome === 'renew',
+    });
+  }
+
   private async refreshAcrossReplicas(
     linkId: string,
     request: RefreshRequest,
@@ -123,7 +163,13 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     for (;;) {
       const claim = await this.store.claim(linkId, this.holder, this.leaseSeconds);
       if ('link' in claim) {
-        if (!request.force && this.mayServe(claim.state, request.minValiditySeconds)) {
+        try {
+          await this.recordRejection(claim, request);
+        } catch (error) {
+          await this.store.release(linkId, this.holder);
+          throw error;
+        }
+        if (this.answers(claim.state, request)) {
           await this.store.release(linkId, this.holder); // another replica refreshed just before
           return claim.state;
         }
@@ -140,7 +186,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const state = await this.store.load(linkId);
       if (!state) throw TokenErrors.notFound();
       assertRenewable(state);
-      if (!request.force && this.mayServe(state, request.minValiditySeconds)) return state;
+      if (this.answers(state, request)) return state;
       const backingOff = backoffError(state);
       if (backingOff) throw backingOff;
     }

@@ -211,6 +211,11 @@ export class TokenWriter {
     });
   }
 
+  /** SPEC §12: a consumer reported the link's current token as refused by a resource server. */
+  async recordRejected(linkId: string, actor: string, detail: JsonObject): Promise<void> {
+    await this.events.record(linkId, 'token_rejected', actor, detail);
+  }
+
   /** The token columns' values: expiry from now, the granted scopes, both tokens encrypted. */
   private storable(linkId: string, tokens: TokenSet): StorableTokens {
     return {

@@ -1,6 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import {
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+} from 'class-validator';
 import { isSaslUser, MAX_SASL_USER_LENGTH } from './sasl.js';
 
 /** SPEC §11's rule for `user`; see isSaslUser. */
@@ -40,6 +49,25 @@ export class TokenQueryDto {
   @IsString()
   @IsSaslUser()
   user?: string;
+}
+
+/** Longer than any access token seen in practice (Microsoft's JWTs run to a few KiB). */
+const MAX_ACCESS_TOKEN_LENGTH = 16_384;
+
+/** POST /v1/links/{id}/token/renew: the query of GET /token plus the token that was refused. */
+export class RenewTokenDto extends TokenQueryDto {
+  @ApiProperty({
+    minLength: 1,
+    maxLength: MAX_ACCESS_TOKEN_LENGTH,
+    writeOnly: true,
+    description:
+      'The access token a resource server (IMAP, SMTP, an API) refused. Renewed if it is still the ' +
+      "link's token; otherwise the link's current token is returned without calling the provider.",
+  })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_ACCESS_TOKEN_LENGTH)
+  rejectedAccessToken: string;
 }
 
 export class TokenResponseDto {

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
 import { AllowConsumer, CurrentApiKey } from '../auth/auth.decorators.js';
@@ -7,10 +7,10 @@ import { UuidParam } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
-import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
+import { RenewTokenDto, TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
-import { isValidFor } from './token-state.js';
+import { isValidFor, type TokenState } from './token-state.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -35,24 +35,35 @@ export class TokensController {
     @Query() query: TokenQueryDto,
   ): Promise<TokenResponseDto> {
     const state = await this.tokens.getToken(id, query.minValidity);
-    const accessToken = state.accessToken!;
-    return {
-      linkId: state.linkId,
-      accessToken,
-      tokenType: state.tokenType ?? 'Bearer',
-      expiresAt: state.expiresAt?.toISOString() ?? null,
-      expiresIn: state.expiresAt
-        ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
-        : null,
-      scopes: state.scopes,
-      meetsMinValidity: isValidFor(state, query.minValidity),
-      ...(query.user !== undefined
-        ? {
-            xoauth2: xoauth2(query.user, accessToken),
-            oauthbearer: oauthbearer(query.user, accessToken),
-          }
-        : {}),
-    };
+    return tokenResponse(state, query);
+  }
+
+  @Post(':id/token/renew')
+  @AllowConsumer()
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  @ApiOperation({
+    summary: 'Report a token a resource server refused; get a renewed (or the current) token',
+    description:
+      "SPEC §12. If the refused token is still the link's token it is renewed (single-flight across " +
+      'replicas, at most once per MIN_REFRESH_INTERVAL_SECONDS); if the link already holds another ' +
+      'token, that one is returned without calling the provider. Answers like GET /token.',
+  })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiProblemResponses(400, 404, 409, 503)
+  async renewLinkToken(
+    @UuidParam('id') id: string,
+    @Body() body: RenewTokenDto,
+    @CurrentApiKey() apiKey: ApiKeyPrincipal,
+  ): Promise<TokenResponseDto> {
+    const state = await this.tokens.renewRejected(
+      id,
+      body.rejectedAccessToken,
+      body.minValidity,
+      apiKey.id,
+    );
+    return tokenResponse(state, body);
   }
 
   @Post(':id/refresh')
@@ -67,4 +78,26 @@ export class TokensController {
     await this.tokens.forceRefresh(id, apiKey.id);
     return LinkResponseDto.from(await this.links.get(id), this.config.redirectUrl);
   }
+}
+
+/** The answer of GET /token and POST /token/renew. */
+function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDto {
+  const accessToken = state.accessToken!;
+  return {
+    linkId: state.linkId,
+    accessToken,
+    tokenType: state.tokenType ?? 'Bearer',
+    expiresAt: state.expiresAt?.toISOString() ?? null,
+    expiresIn: state.expiresAt
+      ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
+      : null,
+    scopes: state.scopes,
+    meetsMinValidity: isValidFor(state, query.minValidity),
+    ...(query.user !== undefined
+      ? {
+          xoauth2: xoauth2(query.user, accessToken),
+          oauthbearer: oauthbearer(query.user, accessToken),
+        }
+      : {}),
+  };
 }

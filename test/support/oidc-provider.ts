@@ -23,6 +23,14 @@ export interface TestProvider {
   grantCounts(): Record<string, number>;
   /** Revokes every grant with all its tokens: the next refresh gets `invalid_grant`. */
   revokeAllGrants(): Promise<void>;
+  /**
+   * Kills one access token early (as an admin action or a password change does) and leaves its
+   * grant alone, so a refresh still works. (RFC 7009 revocation of an access token would revoke
+   * the whole grant in oidc-provider.)
+   */
+  invalidateAccessToken(accessToken: string): void;
+  /** RFC 7662 introspection as a resource server sees it: is this token active? */
+  isActive(accessToken: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -222,6 +230,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
+          introspection: { enabled: true },
           revocation: {
             enabled: true,
             // A client may revoke its own tokens only (the library default, made explicit).
@@ -298,6 +307,23 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
       }
       return Promise.resolve();
+    },
+    invalidateAccessToken(accessToken: string): void {
+      // Opaque access tokens are stored under their own value.
+      if (!store.delete(`AccessToken:${accessToken}`))
+        throw new Error('the provider holds no such access token');
+    },
+    async isActive(accessToken: string): Promise<boolean> {
+      const response = await fetch(`${issuer}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token: accessToken }),
+      });
+      if (!response.ok) throw new Error(`introspection answered HTTP ${response.status}`);
+      return ((await response.json()) as { active: boolean }).active;
     },
     async close(): Promise<void> {
       for (const socket of sockets) socket.destroy();
