@@ -14,6 +14,8 @@ export const LINK_EVENT_TYPES = [
   'deleted',
   // SPEC §13 forecast
   'expiring',
+  // SPEC §13 overlapping client secrets
+  'client_secret_promoted',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 
