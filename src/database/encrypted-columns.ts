@@ -33,6 +33,13 @@ export const WEBHOOK_SECRET: EncryptedColumn = {
   column: 'secret_encrypted',
 };
 
+// SPEC §13 overlapping client secrets: the secret that replaces client_secret_encrypted.
+export const LINK_NEXT_CLIENT_SECRET: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'next_client_secret_encrypted',
+};
+
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
   LINK_ACCESS_TOKEN,
@@ -40,4 +47,6 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   AUTHORIZATION_CODE_VERIFIER,
   // SPEC §13 webhooks
   WEBHOOK_SECRET,
+  // SPEC §13 overlapping client secrets
+  LINK_NEXT_CLIENT_SECRET,
 ];

@@ -6,6 +6,8 @@ import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-I
 import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWebhooks.js';
 // SPEC §13 forecast
 import { AddLinkForecast1764003000001 } from './migrations/1764003000001-AddLinkForecast.js';
+// SPEC §13 overlapping client secrets
+import { AddNextClientSecret1764003000002 } from './migrations/1764003000002-AddNextClientSecret.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   CreateWebhooks1764001200000,
   // SPEC §13 forecast
   AddLinkForecast1764003000001,
+  // SPEC §13 overlapping client secrets
+  AddNextClientSecret1764003000002,
 ];

@@ -15,6 +15,8 @@ export const LINK_EVENT_TYPES = [
   // SPEC §13 forecast
   'expiring',
   'token_rejected',
+  // SPEC §13 overlapping client secrets
+  'client_secret_promoted',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

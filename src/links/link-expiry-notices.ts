@@ -26,6 +26,8 @@ interface ForecastRow {
   refresh_token_present: boolean;
   refresh_token_expires_at: Date | null;
   client_secret_expires_at: Date | null;
+  has_next_client_secret: boolean;
+  next_client_secret_expires_at: Date | null;
 }
 
 /**
@@ -71,11 +73,13 @@ export class LinkExpiryNotices implements OnApplicationBootstrap, BeforeApplicat
   private async announceDue(now: Date): Promise<number> {
     const horizon = new Date(now.getTime() + NOTICE_DAYS_AHEAD[0] * 24 * 60 * 60 * 1000);
     const rows: ForecastRow[] = await this.dataSource.query(
-      `SELECT id, status, refresh_token_present, refresh_token_expires_at, client_secret_expires_at
+      `SELECT id, status, refresh_token_present, refresh_token_expires_at, client_secret_expires_at,
+              has_next_client_secret, next_client_secret_expires_at
          FROM links
         WHERE deleted_at IS NULL
           AND ((refresh_token_expires_at > $1 AND refresh_token_expires_at <= $2)
-            OR (client_secret_expires_at > $1 AND client_secret_expires_at <= $2))`,
+            OR (client_secret_expires_at > $1 AND client_secret_expires_at <= $2)
+            OR (next_client_secret_expires_at > $1 AND next_client_secret_expires_at <= $2))`,
       [now, horizon],
     );
     let sent = 0;
@@ -86,6 +90,8 @@ export class LinkExpiryNotices implements OnApplicationBootstrap, BeforeApplicat
         refreshTokenPresent: row.refresh_token_present,
         refreshTokenExpiresAt: row.refresh_token_expires_at,
         clientSecretExpiresAt: row.client_secret_expires_at,
+        hasNextClientSecret: row.has_next_client_secret,
+        nextClientSecretExpiresAt: row.next_client_secret_expires_at,
       };
       for (const expiry of watchedExpiries(link)) {
         const daysAhead = dueNoticeDaysAhead(expiry.expiresAt, now);

@@ -5,7 +5,7 @@ export const NOTICE_DAYS_AHEAD = [14, 3, 1] as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What can expire on a link. */
-export type ExpirySubject = 'refresh_token' | 'client_secret';
+export type ExpirySubject = 'refresh_token' | 'client_secret' | 'next_client_secret';
 
 /** The next thing that will break the link, in the words of lastError (SPEC §13). */
 export interface NextRisk {
@@ -25,6 +25,9 @@ export interface ForecastInput {
   refreshTokenPresent: boolean;
   refreshTokenExpiresAt: Date | null;
   clientSecretExpiresAt: Date | null;
+  /** A next secret replaces the current one when it expires (SPEC §13), so its expiry is the risk. */
+  hasNextClientSecret?: boolean;
+  nextClientSecretExpiresAt?: Date | null;
 }
 
 /** An expiry the forecast watches, with what to do about it. */
@@ -48,7 +51,17 @@ export function watchedExpiries(link: ForecastInput): WatchedExpiry[] {
       action: `Authorize the link again before ${link.refreshTokenExpiresAt.toISOString()} (POST /v1/links/${link.id}/authorize): the provider ends the grant then.`,
     });
   }
-  if (link.clientSecretExpiresAt) {
+  if (link.hasNextClientSecret) {
+    if (link.nextClientSecretExpiresAt) {
+      watched.push({
+        subject: 'next_client_secret',
+        expiresAt: link.nextClientSecretExpiresAt,
+        reason: 'client_secret_expires',
+        actor: 'provider_admin',
+        action: `Create a new client secret at the provider and PATCH /v1/links/${link.id} with it as nextClientSecret (and nextClientSecretExpiresAt) before ${link.nextClientSecretExpiresAt.toISOString()}.`,
+      });
+    }
+  } else if (link.clientSecretExpiresAt) {
     watched.push({
       subject: 'client_secret',
       expiresAt: link.clientSecretExpiresAt,

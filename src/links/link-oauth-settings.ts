@@ -1,6 +1,6 @@
 import type { KeyRing } from '../crypto/key-ring.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
-import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import { LINK_CLIENT_SECRET, LINK_NEXT_CLIENT_SECRET } from '../database/encrypted-columns.js';
 import type { ProviderClientSettings } from '../providers/provider-client.js';
 import type { LinkEntity } from './link.entity.js';
 
@@ -35,9 +35,28 @@ export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderCl
   };
 }
 
+/**
+ * The settings with the link's next client secret instead of the current one (SPEC §13), or null
+ * when it has none. The link must have been loaded with `nextClientSecretEncrypted` selected.
+ */
+export function nextSecretSettingsFor(
+  link: LinkEntity,
+  keyRing: KeyRing,
+): ProviderClientSettings | null {
+  if (!link.nextClientSecretEncrypted) return null;
+  return {
+    ...oauthSettingsFor(link, keyRing),
+    clientSecret: keyRing.decrypt(
+      link.nextClientSecretEncrypted,
+      encryptionContext(LINK_NEXT_CLIENT_SECRET, link.id),
+    ),
+  };
+}
+
 /** Link columns that hold secrets; TypeORM leaves them out unless named (select: false). */
 export const LINK_SECRET_COLUMNS = [
   'clientSecretEncrypted',
   'accessTokenEncrypted',
   'refreshTokenEncrypted',
+  'nextClientSecretEncrypted',
 ] as const;

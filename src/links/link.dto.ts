@@ -93,6 +93,27 @@ export class CreateLinkDto {
   @IsISO8601({ strict: true })
   clientSecretExpiresAt?: string | null;
 
+  @ApiPropertyOptional({
+    type: String,
+    writeOnly: true,
+    maxLength: 4096,
+    nullable: true,
+    description:
+      'Write-only. The secret that replaces clientSecret (SPEC §13): while both exist, a refresh the provider refuses with invalid_client is retried once with this one, which is then promoted. null removes it.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
+  nextClientSecret?: string | null;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsISO8601({ strict: true })
+  nextClientSecretExpiresAt?: string | null;
+
   @ApiPropertyOptional({ type: [String], example: ['https://mail.google.com/'] })
   @IsOptional()
   @IsArray()
@@ -265,6 +286,9 @@ export class LinkResponseDto {
   refreshTokenExpiresAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   clientSecretExpiresAt: string | null;
+  @ApiProperty() hasNextClientSecret: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  nextClientSecretExpiresAt: string | null;
   @ApiProperty({
     type: NextRiskDto,
     nullable: true,
@@ -302,6 +326,8 @@ export class LinkResponseDto {
       updatedAt: link.updatedAt.toISOString(),
       refreshTokenExpiresAt: link.refreshTokenExpiresAt?.toISOString() ?? null,
       clientSecretExpiresAt: link.clientSecretExpiresAt?.toISOString() ?? null,
+      hasNextClientSecret: link.hasNextClientSecret,
+      nextClientSecretExpiresAt: link.nextClientSecretExpiresAt?.toISOString() ?? null,
       nextRisk: nextRisk(link, now),
     };
   }

@@ -150,6 +150,16 @@ export class LinkEntity {
   @Column({ name: 'client_secret_expires_at', type: 'timestamptz', nullable: true })
   clientSecretExpiresAt: Date | null;
 
+  /** The secret that replaces the current one (SPEC §13): tried on invalid_client, then promoted. */
+  @Column({ name: 'next_client_secret_encrypted', type: 'text', nullable: true, select: false })
+  nextClientSecretEncrypted: string | null;
+
+  @Column({ name: 'has_next_client_secret', type: 'boolean', default: false })
+  hasNextClientSecret: boolean;
+
+  @Column({ name: 'next_client_secret_expires_at', type: 'timestamptz', nullable: true })
+  nextClientSecretExpiresAt: Date | null;
+
   /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;

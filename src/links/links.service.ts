@@ -6,7 +6,8 @@ import { decodeCursor, toPage } from '../common/cursor.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
-import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import { LINK_CLIENT_SECRET, LINK_NEXT_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
 import { LinkConfigurator } from './link-configurator.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
@@ -34,7 +35,12 @@ export class LinksService {
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
-    const { clientSecretExpiresAt, ...configurationInput } = input;
+    const {
+      clientSecretExpiresAt,
+      nextClientSecret,
+      nextClientSecretExpiresAt,
+      ...configurationInput
+    } = input;
     const stored = await this.configurator.configure({
       ...configurationInput,
       grantType: input.grantType ?? 'authorization_code',
@@ -47,6 +53,7 @@ export class LinksService {
         ...stored,
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
         clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
+        ...this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -111,7 +118,14 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const { name, clientSecret, clientSecretExpiresAt, ...configurationPatch } = patch;
+    const {
+      name,
+      clientSecret,
+      clientSecretExpiresAt,
+      nextClientSecret,
+      nextClientSecretExpiresAt,
+      ...configurationPatch
+    } = patch;
     const merged = mergeLinkPatch(current, configurationPatch);
     const stored = await this.configurator.configure(merged.input, {
       link: current,
@@ -133,6 +147,15 @@ export class LinksService {
       // A new secret without its expiry has an unknown one: the old secret's date no longer holds.
       if (clientSecretExpiresAt !== undefined || clientSecret !== undefined)
         changes.clientSecretExpiresAt = expiryDate(clientSecretExpiresAt);
+      // A next secret goes where the current one goes: one sent elsewhere is dropped unless given again.
+      const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored).length > 0;
+      if (nextClientSecret !== undefined || redirected)
+        Object.assign(
+          changes,
+          this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+        );
+      else if (nextClientSecretExpiresAt !== undefined)
+        changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
       const voidsGrant = plan.voidingChanges.length > 0;
@@ -144,7 +167,7 @@ export class LinksService {
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        field === 'clientSecret' ? 'clientSecret (write-only)' : field,
+        field === 'clientSecret' || field === 'nextClientSecret' ? `${field} (write-only)` : field,
       );
       await this.events.record(
         id,
@@ -187,6 +210,8 @@ export class LinksService {
           ...voidedGrant(),
           clientSecretEncrypted: null,
           hasClientSecret: false,
+          nextClientSecretEncrypted: null,
+          hasNextClientSecret: false,
           deletedAt: new Date(),
         },
       );
@@ -196,6 +221,84 @@ export class LinksService {
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
       await this.notifications.publish({ kind: 'link', id }, manager);
     });
+  }
+
+  /**
+   * Makes the next client secret the current one (SPEC §13), with its expiry, and records
+   * `client_secret_promoted`. A link in `error` that still holds a refresh token is `connected`
+   * again, as with a new clientSecret. With `expectedEnvelope` (automatic promotion after the
+   * provider accepted that secret) nothing happens when the next secret changed meanwhile.
+   * @returns false when there was nothing (or something else) to promote
+   * @throws not_found for an unknown link
+   */
+  async promoteNextClientSecret(
+    id: string,
+    actor: string,
+    trigger: 'manual' | 'invalid_client',
+    expectedEnvelope?: string,
+  ): Promise<boolean> {
+    return this.links.manager.transaction(async (manager) => {
+      const [locked]: {
+        status: LinkEntity['status'];
+        refresh_token_present: boolean;
+        next_client_secret_encrypted: string | null;
+        next_client_secret_expires_at: Date | null;
+      }[] = await manager.query(
+        `SELECT status, refresh_token_present, next_client_secret_encrypted, next_client_secret_expires_at
+           FROM links WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+        [id],
+      );
+      if (!locked) throw LinkErrors.notFound();
+      const envelope = locked.next_client_secret_encrypted;
+      if (envelope === null) return false;
+      if (expectedEnvelope !== undefined && envelope !== expectedEnvelope) return false;
+      // Envelopes are bound to their column: decrypt as the next secret, encrypt as the current one.
+      const secret = this.keyRing.decrypt(envelope, encryptionContext(LINK_NEXT_CLIENT_SECRET, id));
+      const recovers = locked.status === 'error' && locked.refresh_token_present;
+      const changes: Partial<LinkEntity> = {
+        ...this.clientSecretColumns(id, secret),
+        clientSecretExpiresAt: locked.next_client_secret_expires_at,
+        ...this.nextClientSecretColumns(id, null, null),
+      };
+      if (recovers)
+        Object.assign(changes, {
+          status: 'connected',
+          lastError: null,
+          refreshNotBefore: null,
+          refreshFailures: 0,
+        });
+      await manager.update(LinkEntity, { id }, changes);
+      await this.events.record(id, 'client_secret_promoted', actor, { trigger }, manager);
+      if (recovers)
+        await this.events.record(
+          id,
+          'status_changed',
+          actor,
+          { from: locked.status, to: 'connected', reason: 'next client secret promoted' },
+          manager,
+        );
+      await this.notifications.publish({ kind: 'link', id }, manager);
+      return true;
+    });
+  }
+
+  /** The columns of a next client secret (null: none). */
+  private nextClientSecretColumns(
+    id: string,
+    secret: string | null,
+    expiresAt: string | Date | null | undefined,
+  ): Partial<LinkEntity> {
+    return {
+      nextClientSecretEncrypted:
+        secret === null
+          ? null
+          : this.keyRing.encrypt(secret, encryptionContext(LINK_NEXT_CLIENT_SECRET, id)),
+      hasNextClientSecret: secret !== null,
+      nextClientSecretExpiresAt:
+        secret === null || expiresAt === undefined || expiresAt === null
+          ? null
+          : new Date(expiresAt),
+    };
   }
 
   /** The secret columns for a new client secret (null: none, a public client). */

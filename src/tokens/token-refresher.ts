@@ -6,9 +6,14 @@ import { AppConfig } from '../config/app-config.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
-import { oauthSettingsFor } from '../links/link-oauth-settings.js';
+import { nextSecretSettingsFor, oauthSettingsFor } from '../links/link-oauth-settings.js';
+import { LinksService } from '../links/links.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { ProviderClient, type TokenSet } from '../providers/provider-client.js';
+import {
+  ProviderClient,
+  type ProviderClientSettings,
+  type TokenSet,
+} from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
 import { PendingTokenWrites } from './pending-token-writes.js';
 import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
@@ -71,6 +76,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     private readonly pendingWrites: PendingTokenWrites,
+    private readonly links: LinksService,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
@@ -213,18 +219,30 @@ export class TokenRefresher implements BeforeApplicationShutdown {
 
     const endTimer = this.metrics.refreshDuration.startTimer({ trigger });
     let tokens: TokenSet;
+    let promoteNextSecret = false;
     try {
-      const settings = oauthSettingsFor(link, this.keyRing);
-      tokens =
+      const call = (settings: ProviderClientSettings): Promise<TokenSet> =>
         link.grantType === 'client_credentials'
-          ? await this.oauth.clientCredentials(settings, link.scopes)
-          : await this.oauth.refresh(
+          ? this.oauth.clientCredentials(settings, link.scopes)
+          : this.oauth.refresh(
               settings,
               this.keyRing.decrypt(
                 link.refreshTokenEncrypted!,
                 encryptionContext(LINK_REFRESH_TOKEN, link.id),
               ),
             );
+      try {
+        tokens = await call(oauthSettingsFor(link, this.keyRing));
+      } catch (error) {
+        // Overlapping secrets (SPEC §13): the provider may already have retired the current one.
+        // The lease outlives two provider calls, so the retry still holds it.
+        const next = nextSecretSettingsFor(link, this.keyRing);
+        if (!(error instanceof ProviderCallError) || error.kind !== 'invalid_client' || !next)
+          throw error;
+        this.logger.log(`Link ${link.id}: the client secret was refused; trying the next one`);
+        tokens = await call(next);
+        promoteNextSecret = true;
+      }
     } catch (error) {
       endTimer();
       if (!(error instanceof ProviderCallError)) {
@@ -247,7 +265,30 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       throw failure.error;
     }
     endTimer();
-    return this.commitRefreshed(claimed, tokens, trigger, actor);
+    const refreshed = await this.commitRefreshed(claimed, tokens, trigger, actor);
+    if (promoteNextSecret) await this.promoteNextSecret(claimed, actor);
+    return refreshed;
+  }
+
+  /**
+   * The provider accepted the next secret: it becomes the current one. Best effort: should this
+   * fail, the next refresh tries the current secret, then the next one, and promotes again.
+   */
+  private async promoteNextSecret(claimed: ClaimedLink, actor: string): Promise<void> {
+    const { link } = claimed;
+    try {
+      await this.links.promoteNextClientSecret(
+        link.id,
+        actor,
+        'invalid_client',
+        link.nextClientSecretEncrypted!,
+      );
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        `Promoting the next client secret of link ${link.id} failed`,
+      );
+    }
   }
 
   /** Stores what the provider issued; a database outage does not lose it (PendingTokenWrites). */

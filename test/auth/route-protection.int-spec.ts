@@ -41,6 +41,8 @@ const INVENTORY: Record<string, Access> = {
   'GET /v1/webhooks/:id/deliveries': 'admin',
   // SPEC §12 consumers recover by themselves
   'POST /v1/links/:id/token/renew': 'consumer',
+  // SPEC §13 overlapping client secrets
+  'POST /v1/links/:id/client-secret/promote': 'admin',
 };
 /** Swagger UI and its document are served by Fastify plugins, outside Nest's guard. */
 const SWAGGER_UI = /^\/docs(\/|$)/;

@@ -10,6 +10,12 @@ export interface TestProviderOptions {
   rotateRefreshToken?: boolean;
   /** Default: 32 random bytes, base64url. */
   clientSecret?: string;
+  /**
+   * Registers the client in the provider's storage instead of its static configuration, so that
+   * `setClientSecret` can change its secret while it runs (oidc-provider reads stored clients on
+   * every request; static ones are cached). Default false.
+   */
+  rotatableClientSecret?: boolean;
 }
 
 export interface TestProvider {
@@ -31,6 +37,11 @@ export interface TestProvider {
   invalidateAccessToken(accessToken: string): void;
   /** RFC 7662 introspection as a resource server sees it: is this token active? */
   isActive(accessToken: string): Promise<boolean>;
+  /**
+   * Replaces the client's secret, as an admin rotating it at the provider: from the next request
+   * on, only the new one is accepted. Needs `rotatableClientSecret`.
+   */
+  setClientSecret(secret: string): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +64,8 @@ interface AdapterPayload {
   uid?: string;
   userCode?: string;
   consumed?: number;
+  /** Client metadata (model `Client`) and whatever else a model stores. */
+  [property: string]: unknown;
 }
 interface StoredEntry {
   payload: AdapterPayload;
@@ -207,6 +220,21 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     }
   }
 
+  const clientMetadata = (secret: string): AdapterPayload => ({
+    client_id: clientId,
+    client_secret: secret,
+    redirect_uris: [options.redirectUri],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  const setClientSecret = (secret: string): void => {
+    if (!options.rotatableClientSecret)
+      throw new Error('startTestProvider: setClientSecret needs rotatableClientSecret: true');
+    store.set(`Client:${clientId}`, { payload: clientMetadata(secret), expiresAt: Infinity });
+  };
+  if (options.rotatableClientSecret) setClientSecret(clientSecret);
+
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
     format: 'jwk',
   });
@@ -216,16 +244,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         adapter: TestAdapter,
         jwks: { keys: [{ ...signingKey, kid: 'test', use: 'sig', alg: 'RS256' }] },
         cookies: { keys: [randomBytes(32).toString('base64url')] },
-        clients: [
-          {
-            client_id: clientId,
-            client_secret: clientSecret,
-            redirect_uris: [options.redirectUri],
-            grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-            response_types: ['code'],
-            token_endpoint_auth_method: 'client_secret_basic',
-          },
-        ],
+        clients: options.rotatableClientSecret ? [] : [clientMetadata(clientSecret)],
         scopes: ['openid', 'offline_access', customScope],
         features: {
           devInteractions: { enabled: true },
@@ -302,6 +321,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     customScope,
     grantCounts: () => ({ ...counts }),
+    setClientSecret,
     revokeAllGrants(): Promise<void> {
       for (const [key, entry] of store) {
         if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
