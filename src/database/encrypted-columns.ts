@@ -32,6 +32,12 @@ export const WEBHOOK_SECRET: EncryptedColumn = {
   idColumn: 'id',
   column: 'secret_encrypted',
 };
+// SPEC §15 device authorization: the device code being polled.
+export const DEVICE_AUTHORIZATION_DEVICE_CODE: EncryptedColumn = {
+  table: 'device_authorizations',
+  idColumn: 'id',
+  column: 'device_code_encrypted',
+};
 
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
@@ -40,4 +46,6 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   AUTHORIZATION_CODE_VERIFIER,
   // SPEC §13 webhooks
   WEBHOOK_SECRET,
+  // SPEC §15 device authorization
+  DEVICE_AUTHORIZATION_DEVICE_CODE,
 ];

@@ -20,6 +20,7 @@ import {
   type TokenSet,
 } from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
+import { grantLastError } from './granted-tokens.js';
 import { OAuthErrors } from './oauth.errors.js';
 
 export const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
@@ -205,20 +206,12 @@ export class AuthorizationService implements OnModuleInit {
     request: AuthorizationRequestEntity,
     tokens: TokenSet,
   ): Promise<CompletedAuthorization> {
-    const advice = tokens.refreshToken
-      ? null
-      : getProviderPreset(link.provider as ProviderId).missingRefreshTokenAdvice;
+    const { advice, lastError } = grantLastError(link.provider, tokens);
     const outcome = await this.tokens.saveGranted({
       linkId: link.id,
       configVersion: request.linkConfigVersion,
       tokens,
-      lastError: advice
-        ? {
-            code: 'no_refresh_token',
-            message: `The provider issued no refresh token. ${advice}`,
-            at: new Date().toISOString(),
-          }
-        : null,
+      lastError,
       actor: request.startedBy,
     });
     if (outcome === 'link_gone') throw OAuthErrors.linkGone();

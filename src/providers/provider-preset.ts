@@ -38,6 +38,11 @@ export interface ProviderPreset {
   endpoints(settings: ProviderSettings): PresetEndpoints | null;
   /** Scope presets (imap/pop3/smtp) for these settings; {} when none. */
   scopePresets(settings: ProviderSettings): Partial<Record<ScopePresetId, string[]>>;
+  /**
+   * The RFC 8628 device authorization endpoint for these settings, or null when the preset
+   * offers none for mail (custom: taken from the discovery document instead).
+   */
+  deviceAuthorizationEndpoint(settings: ProviderSettings): string | null;
   /** Scopes always requested for the authorization-code grant (microsoft: offline_access). */
   alwaysRequestedScopes: string[];
   /** Extra authorization request parameters (google: access_type=offline, prompt=consent); a link's own authorizationParams override them. */
@@ -121,6 +126,8 @@ const google: ProviderPreset = {
     pop3: [GOOGLE_MAIL_SCOPE],
     smtp: [GOOGLE_MAIL_SCOPE],
   }),
+  // Google's device flow refuses the mail scope (it allows only a short list of scopes).
+  deviceAuthorizationEndpoint: () => null,
   alwaysRequestedScopes: [],
   // Without both, Google returns a refresh token only on the very first consent of a user.
   authorizationParams: { access_type: 'offline', prompt: 'consent' },
@@ -186,6 +193,10 @@ const microsoft: ProviderPreset = {
       smtp: [`${outlookResource}SMTP.Send`],
     };
   },
+  deviceAuthorizationEndpoint: (settings) => {
+    const { login, tenant } = microsoftTarget(settings);
+    return `${login}/${tenant}/oauth2/v2.0/devicecode`;
+  },
   alwaysRequestedScopes: ['offline_access'],
   authorizationParams: {},
   fields: {
@@ -232,6 +243,7 @@ const custom: ProviderPreset = {
     'endpoints, or its issuer for discovery.',
   endpoints: () => null,
   scopePresets: () => ({}),
+  deviceAuthorizationEndpoint: () => null,
   alwaysRequestedScopes: [],
   authorizationParams: {},
   fields: {
