@@ -11,6 +11,8 @@ import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
 import { isValidFor } from './token-state.js';
+import { mailboxFor } from './mailbox.js';
+import { TokenErrors } from './tokens.errors.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -36,6 +38,9 @@ export class TokensController {
   ): Promise<TokenResponseDto> {
     const state = await this.tokens.getToken(id, query.minValidity);
     const accessToken = state.accessToken!;
+    const mailbox = mailboxFor({ requestedUser: query.user });
+    if (query.format !== undefined && mailbox === null)
+      throw TokenErrors.mailboxRequired(query.format, state.grantType);
     return {
       linkId: state.linkId,
       accessToken,
@@ -46,10 +51,10 @@ export class TokensController {
         : null,
       scopes: state.scopes,
       meetsMinValidity: isValidFor(state, query.minValidity),
-      ...(query.user !== undefined
+      ...(mailbox !== null
         ? {
-            xoauth2: xoauth2(query.user, accessToken),
-            oauthbearer: oauthbearer(query.user, accessToken),
+            xoauth2: xoauth2(mailbox, accessToken),
+            oauthbearer: oauthbearer(mailbox, accessToken),
           }
         : {}),
     };
