@@ -7,6 +7,8 @@ import { WebhookDeliveryEntity } from './webhooks/webhook-delivery.entity.js';
 import { WebhookEntity } from './webhooks/webhook.entity.js';
 // SPEC §13 forecast
 import { LinkExpiryNoticeEntity } from './links/link-expiry-notice.entity.js';
+// SPEC §15 device authorization
+import { DeviceAuthorizationEntity } from './oauth/device-authorization.entity.js';
 
 /**
  * Every entity of every module, for what runs outside Nest: the migration CLI (data-source.ts) and
@@ -23,4 +25,6 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   // SPEC §13 forecast
   LinkExpiryNoticeEntity,
+  // SPEC §15 device authorization
+  DeviceAuthorizationEntity,
 ];

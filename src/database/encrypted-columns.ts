@@ -32,6 +32,12 @@ export const WEBHOOK_SECRET: EncryptedColumn = {
   idColumn: 'id',
   column: 'secret_encrypted',
 };
+// SPEC §15 device authorization: the device code being polled.
+export const DEVICE_AUTHORIZATION_DEVICE_CODE: EncryptedColumn = {
+  table: 'device_authorizations',
+  idColumn: 'id',
+  column: 'device_code_encrypted',
+};
 
 // SPEC §13 overlapping client secrets: the secret that replaces client_secret_encrypted.
 export const LINK_NEXT_CLIENT_SECRET: EncryptedColumn = {
@@ -49,4 +55,6 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   WEBHOOK_SECRET,
   // SPEC §13 overlapping client secrets
   LINK_NEXT_CLIENT_SECRET,
+  // SPEC §15 device authorization
+  DEVICE_AUTHORIZATION_DEVICE_CODE,
 ];

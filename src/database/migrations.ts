@@ -8,6 +8,8 @@ import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWe
 import { AddLinkForecast1764003000001 } from './migrations/1764003000001-AddLinkForecast.js';
 // SPEC §13 overlapping client secrets
 import { AddNextClientSecret1764003000002 } from './migrations/1764003000002-AddNextClientSecret.js';
+// SPEC §15 device authorization
+import { CreateDeviceAuthorizations1764005000001 } from './migrations/1764005000001-CreateDeviceAuthorizations.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -25,4 +27,6 @@ export const MIGRATIONS = [
   AddLinkForecast1764003000001,
   // SPEC §13 overlapping client secrets
   AddNextClientSecret1764003000002,
+  // SPEC §15 device authorization
+  CreateDeviceAuthorizations1764005000001,
 ];

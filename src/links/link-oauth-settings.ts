@@ -2,6 +2,11 @@ import type { KeyRing } from '../crypto/key-ring.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { LINK_CLIENT_SECRET, LINK_NEXT_CLIENT_SECRET } from '../database/encrypted-columns.js';
 import type { ProviderClientSettings } from '../providers/provider-client.js';
+import {
+  getProviderPreset,
+  type MicrosoftCloud,
+  type ProviderId,
+} from '../providers/provider-preset.js';
 import type { LinkEntity } from './link.entity.js';
 
 /**
@@ -31,6 +36,7 @@ export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderCl
       authorizationEndpoint: link.authorizationEndpoint,
       tokenEndpoint: link.tokenEndpoint,
       revocationEndpoint: link.revocationEndpoint,
+      deviceAuthorizationEndpoint: deviceAuthorizationEndpointOf(link),
     },
   };
 }
@@ -51,6 +57,19 @@ export function nextSecretSettingsFor(
       encryptionContext(LINK_NEXT_CLIENT_SECRET, link.id),
     ),
   };
+}
+
+/**
+ * Where the link starts an RFC 8628 device authorization (SPEC §15): the preset's endpoint for
+ * the link's tenant and cloud, else the one its discovery document named; null when neither has one.
+ */
+export function deviceAuthorizationEndpointOf(link: LinkEntity): string | null {
+  const fromPreset = getProviderPreset(link.provider as ProviderId).deviceAuthorizationEndpoint({
+    tenant: link.tenant,
+    cloud: link.cloud as MicrosoftCloud | null,
+  });
+  const discovered = link.discoveredMetadata?.device_authorization_endpoint;
+  return fromPreset ?? (typeof discovered === 'string' ? discovered : null);
 }
 
 /** Link columns that hold secrets; TypeORM leaves them out unless named (select: false). */

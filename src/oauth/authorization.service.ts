@@ -20,11 +20,8 @@ import {
   type TokenSet,
 } from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
-import {
-  actionForLink,
-  diagnoseProviderFailure,
-  NO_REFRESH_TOKEN,
-} from '../providers/provider-failures.js';
+import { actionForLink, diagnoseProviderFailure } from '../providers/provider-failures.js';
+import { grantLastError } from './granted-tokens.js';
 import { DiagnosedAuthorizationError, OAuthErrors } from './oauth.errors.js';
 
 export const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
@@ -226,21 +223,12 @@ export class AuthorizationService implements OnModuleInit {
     request: AuthorizationRequestEntity,
     tokens: TokenSet,
   ): Promise<CompletedAuthorization> {
-    const advice = tokens.refreshToken
-      ? null
-      : getProviderPreset(link.provider as ProviderId).missingRefreshTokenAdvice;
+    const { advice, lastError } = grantLastError(link.provider, tokens);
     const outcome = await this.tokens.saveGranted({
       linkId: link.id,
       configVersion: request.linkConfigVersion,
       tokens,
-      lastError: advice
-        ? {
-            code: 'no_refresh_token',
-            message: `The provider issued no refresh token. ${advice}`,
-            at: new Date().toISOString(),
-            ...NO_REFRESH_TOKEN,
-          }
-        : null,
+      lastError,
       actor: request.startedBy,
     });
     if (outcome === 'link_gone') throw OAuthErrors.linkGone();

@@ -65,4 +65,15 @@ export const OAuthErrors = {
       `The provider's token endpoint could not be reached (${reason}). ${START_AGAIN}`,
       { headers: { 'retry-after': '30' } },
     ),
+  // SPEC §15 device authorization
+  noDeviceFlow: () =>
+    new AppError(
+      'conflict',
+      "The link's provider has no device authorization endpoint (RFC 8628): use the browser flow, or a custom link with an issuer whose discovery document names device_authorization_endpoint.",
+    ),
+  deviceAuthorizationRefused: (reason: string) =>
+    new AppError(
+      'authorization_failed',
+      `The provider refused to start a device authorization: ${reason}. Check the link's client id, secret and scopes, and that the client may use the device flow at the provider.`,
+    ),
 };

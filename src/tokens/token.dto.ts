@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -22,6 +23,8 @@ const IsSaslUser = (): PropertyDecorator =>
         `user must be 1-${MAX_SASL_USER_LENGTH} characters without whitespace or control characters`,
     },
   });
+
+export const SASL_FORMATS = ['xoauth2', 'oauthbearer'] as const;
 
 export class TokenQueryDto {
   @ApiPropertyOptional({
@@ -49,6 +52,18 @@ export class TokenQueryDto {
   @IsString()
   @IsSaslUser()
   user?: string;
+
+  // SPEC §15
+  @ApiPropertyOptional({
+    enum: SASL_FORMATS,
+    description:
+      'Requires `xoauth2` and `oauthbearer` in the answer: 400 when no mailbox is known (give ' +
+      '`user`), instead of an answer without them. An app-only (client credentials) token names ' +
+      'no user, so its SASL strings always need one.',
+  })
+  @IsOptional()
+  @IsIn(SASL_FORMATS)
+  format?: (typeof SASL_FORMATS)[number];
 }
 
 /** Longer than any access token seen in practice (Microsoft's JWTs run to a few KiB). */

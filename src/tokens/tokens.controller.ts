@@ -11,6 +11,8 @@ import { RenewTokenDto, TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
 import { isValidFor, type TokenState } from './token-state.js';
+import { mailboxFor } from './mailbox.js';
+import { TokenErrors } from './tokens.errors.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -83,6 +85,9 @@ export class TokensController {
 /** The answer of GET /token and POST /token/renew. */
 function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDto {
   const accessToken = state.accessToken!;
+  const mailbox = mailboxFor({ requestedUser: query.user });
+  if (query.format !== undefined && mailbox === null)
+    throw TokenErrors.mailboxRequired(query.format, state.grantType);
   return {
     linkId: state.linkId,
     accessToken,
@@ -93,11 +98,8 @@ function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDt
       : null,
     scopes: state.scopes,
     meetsMinValidity: isValidFor(state, query.minValidity),
-    ...(query.user !== undefined
-      ? {
-          xoauth2: xoauth2(query.user, accessToken),
-          oauthbearer: oauthbearer(query.user, accessToken),
-        }
+    ...(mailbox !== null
+      ? { xoauth2: xoauth2(mailbox, accessToken), oauthbearer: oauthbearer(mailbox, accessToken) }
       : {}),
   };
 }

@@ -16,6 +16,11 @@ export interface TestProviderOptions {
    * every request; static ones are cached). Default false.
    */
   rotatableClientSecret?: boolean;
+  /**
+   * Enables the device authorization flow (RFC 8628, `features.deviceFlow`) for the client; the
+   * discovery document then names `device_authorization_endpoint`. Default false.
+   */
+  deviceFlow?: boolean;
 }
 
 export interface TestProvider {
@@ -27,6 +32,11 @@ export interface TestProvider {
   customScope: string;
   /** counts token endpoint requests by grant_type */
   grantCounts(): Record<string, number>;
+  /**
+   * Answers the next POSTs to the token endpoint with these OAuth errors (HTTP 400), one each, in
+   * order, before oidc-provider sees them: e.g. `slow_down`, which oidc-provider never sends.
+   */
+  injectTokenErrors(errors: string[]): void;
   /** Revokes every grant with all its tokens: the next refresh gets `invalid_grant`. */
   revokeAllGrants(): Promise<void>;
   /**
@@ -56,6 +66,8 @@ interface OidcProvider {
 interface KoaContext {
   method: string;
   path: string;
+  status: number;
+  body: unknown;
   query: Record<string, string | string[] | undefined>;
   oidc?: { params?: { grant_type?: unknown } };
 }
@@ -71,6 +83,8 @@ interface StoredEntry {
   payload: AdapterPayload;
   expiresAt: number;
 }
+
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 const PROVIDER_NOTICE = /^oidc-provider (WARNING|NOTICE)/;
 
@@ -224,7 +238,12 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     client_id: clientId,
     client_secret: secret,
     redirect_uris: [options.redirectUri],
-    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    grant_types: [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      ...(options.deviceFlow === true ? [DEVICE_CODE_GRANT] : []),
+    ],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   });
@@ -250,6 +269,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
           introspection: { enabled: true },
+          deviceFlow: { enabled: options.deviceFlow === true },
           revocation: {
             enabled: true,
             // A client may revoke its own tokens only (the library default, made explicit).
@@ -271,6 +291,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           AccessToken: accessTokenTtl,
           ClientCredentials: accessTokenTtl,
           AuthorizationCode: 60,
+          DeviceCode: 600,
           IdToken: 3600,
           RefreshToken: 24 * 3600,
           Grant: 24 * 3600,
@@ -301,6 +322,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     await next();
   });
 
+  const injectedErrors: string[] = [];
+  provider.use(async (ctx, next) => {
+    const injected =
+      ctx.method === 'POST' && ctx.path === '/token' ? injectedErrors.shift() : undefined;
+    if (injected === undefined) return next();
+    ctx.status = 400;
+    ctx.body = { error: injected };
+  });
+
   const counts: Record<string, number> = {};
   provider.use(async (ctx, next) => {
     try {
@@ -322,6 +352,9 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     customScope,
     grantCounts: () => ({ ...counts }),
     setClientSecret,
+    injectTokenErrors(errors: string[]): void {
+      injectedErrors.push(...errors);
+    },
     revokeAllGrants(): Promise<void> {
       for (const [key, entry] of store) {
         if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
@@ -436,4 +469,71 @@ export async function authorizeWithPlainHttp(
     }
   }
   throw new Error('authorization did not reach the redirect URI within 20 steps');
+}
+
+/**
+ * Plays the user of a device authorization (RFC 8628) with plain HTTP: opens the verification
+ * URL with the code filled in, confirms the code, signs in as `login` and consents (or, with
+ * `deny`, cancels at the consent prompt, which makes the device code's grant `access_denied`).
+ *
+ * @returns the title of the last page (oidc-provider's "Sign-in Success" when approved)
+ */
+export async function approveDeviceAuthorization(
+  verificationUriComplete: string,
+  options: { login?: string; deny?: boolean } = {},
+): Promise<string> {
+  const jar = new CookieJar();
+  let next = new URL(verificationUriComplete);
+  let body: URLSearchParams | undefined;
+  let aborted = false;
+  for (let step = 0; step < 20; step += 1) {
+    const response = await fetch(next, {
+      method: body === undefined ? 'GET' : 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: jar.header(),
+        ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      body,
+    });
+    jar.store(response);
+    body = undefined;
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel();
+      next = new URL(location, next);
+      continue;
+    }
+    const page = await response.text();
+    if (response.status !== 200) {
+      throw new Error(`device approval stopped at ${next.pathname} with HTTP ${response.status}`);
+    }
+    // After a cancel the provider shows its abort page, with a form to enter another code.
+    if (aborted) return /<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '';
+    const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
+    // The code entry and confirmation pages are forms of hidden fields (xsrf, user_code, confirm).
+    const form = /<form[^>]*method="post" action="([^"]+)"/.exec(page)?.[1];
+    if (prompt === 'login') {
+      body = new URLSearchParams({
+        prompt: 'login',
+        login: options.login ?? 'alice',
+        password: 'x',
+      });
+    } else if (prompt === 'consent' && options.deny === true) {
+      next = new URL(`${next.pathname.replace(/\/$/, '')}/abort`, next);
+      aborted = true;
+    } else if (prompt === 'consent') {
+      body = new URLSearchParams({ prompt: 'consent' });
+    } else if (form !== undefined && prompt === undefined) {
+      body = new URLSearchParams(
+        [...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(
+          (match): [string, string] => [match[1], match[2]],
+        ),
+      );
+      next = new URL(form, next);
+    } else {
+      return /<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '';
+    }
+  }
+  throw new Error('device approval did not finish within 20 steps');
 }
