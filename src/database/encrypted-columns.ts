@@ -33,6 +33,13 @@ export const WEBHOOK_SECRET: EncryptedColumn = {
   column: 'secret_encrypted',
 };
 
+// SPEC §15 private_key_jwt: the link's signing key.
+export const LINK_PRIVATE_KEY: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'private_key_encrypted',
+};
+
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
   LINK_ACCESS_TOKEN,
@@ -40,4 +47,6 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   AUTHORIZATION_CODE_VERIFIER,
   // SPEC §13 webhooks
   WEBHOOK_SECRET,
+  // SPEC §15
+  LINK_PRIVATE_KEY,
 ];

@@ -6,7 +6,13 @@ import { decodeCursor, toPage } from '../common/cursor.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
-import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import { LINK_CLIENT_SECRET, LINK_PRIVATE_KEY } from '../database/encrypted-columns.js';
+import {
+  describeCertificate,
+  selfSignedCertificate,
+  type CertificateView,
+} from '../providers/client-key.js';
+import { resolvePrivateKeyChange, type PrivateKeyChange } from './link-credentials.js';
 import { LinkConfigurator } from './link-configurator.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
@@ -38,13 +44,16 @@ export class LinksService {
       ...input,
       grantType: input.grantType ?? 'authorization_code',
     });
+    const keyChange = resolvePrivateKeyChange(stored.tokenEndpointAuthMethod, input, false);
     const id = randomUUID();
+    const keyColumns = await this.privateKeyColumns(id, keyChange);
     await this.links.manager.transaction(async (manager) => {
       await manager.insert(LinkEntity, {
         id,
         name: input.name,
         ...stored,
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
+        ...keyColumns,
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -109,13 +118,21 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const { name, clientSecret, ...configurationPatch } = patch;
+    const { name, clientSecret, privateKey, ...configurationPatch } = patch;
     const merged = mergeLinkPatch(current, configurationPatch);
     const stored = await this.configurator.configure(merged.input, {
       link: current,
       keepsDiscovery: merged.keepsDiscovery,
     });
-    const plan = planLinkUpdate(current, stored, clientSecret);
+    const keyChange = resolvePrivateKeyChange(
+      stored.tokenEndpointAuthMethod,
+      { privateKey, clientSecret },
+      current.certificate !== null,
+    );
+    const plan = planLinkUpdate(current, stored, clientSecret, {
+      privateKey: keyChange.kind === 'set',
+    });
+    const keyColumns = await this.privateKeyColumns(id, keyChange);
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -130,6 +147,10 @@ export class LinksService {
       if (name !== undefined) changes.name = name;
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
+      Object.assign(changes, keyColumns);
+      // SPEC §15: a key-authenticated link keeps no client secret it would never send.
+      if (stored.tokenEndpointAuthMethod === 'private_key_jwt' && current.hasClientSecret)
+        Object.assign(changes, this.clientSecretColumns(id, null));
       const voidsGrant = plan.voidingChanges.length > 0;
       if (voidsGrant) {
         Object.assign(changes, voidedGrant(), { configVersion: current.configVersion + 1 });
@@ -139,8 +160,10 @@ export class LinksService {
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        field === 'clientSecret' ? 'clientSecret (write-only)' : field,
+        field === 'clientSecret' || field === 'privateKey' ? `${field} (write-only)` : field,
       );
+      if (keyChange.kind === 'set' && keyChange.generated)
+        updatedFields.push('privateKey (generated)');
       await this.events.record(
         id,
         'updated',
@@ -182,6 +205,7 @@ export class LinksService {
           ...voidedGrant(),
           clientSecretEncrypted: null,
           hasClientSecret: false,
+          privateKeyEncrypted: null,
           deletedAt: new Date(),
         },
       );
@@ -191,6 +215,37 @@ export class LinksService {
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
       await this.notifications.publish({ kind: 'link', id }, manager);
     });
+  }
+
+  /**
+   * SPEC §15: what to register at the provider for a private_key_jwt link.
+   * @throws not_found; conflict when the link has no key
+   */
+  async certificate(id: string): Promise<CertificateView> {
+    const link = await this.get(id);
+    if (link.certificate === null) throw LinkErrors.noCertificate();
+    return describeCertificate(link.certificate);
+  }
+
+  /** The key columns for a key change: the encrypted key and a new self-signed certificate. */
+  private async privateKeyColumns(
+    id: string,
+    change: PrivateKeyChange,
+  ): Promise<Partial<LinkEntity>> {
+    switch (change.kind) {
+      case 'keep':
+        return {};
+      case 'remove':
+        return { privateKeyEncrypted: null, certificate: null };
+      case 'set':
+        return {
+          privateKeyEncrypted: this.keyRing.encrypt(
+            change.key.pkcs8Pem,
+            encryptionContext(LINK_PRIVATE_KEY, id),
+          ),
+          certificate: await selfSignedCertificate(change.key, `Outlink link ${id}`, new Date()),
+        };
+    }
   }
 
   /** The secret columns for a new client secret (null: none, a public client). */

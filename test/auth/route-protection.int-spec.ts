@@ -39,6 +39,8 @@ const INVENTORY: Record<string, Access> = {
   'DELETE /v1/webhooks/:id': 'admin',
   'POST /v1/webhooks/:id/test': 'admin',
   'GET /v1/webhooks/:id/deliveries': 'admin',
+  // SPEC §15
+  'GET /v1/links/:id/certificate': 'admin',
 };
 /** Swagger UI and its document are served by Fastify plugins, outside Nest's guard. */
 const SWAGGER_UI = /^\/docs(\/|$)/;

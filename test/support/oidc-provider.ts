@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -10,6 +11,11 @@ export interface TestProviderOptions {
   rotateRefreshToken?: boolean;
   /** Default: 32 random bytes, base64url. */
   clientSecret?: string;
+  /**
+   * SPEC §15: accept the RFC 7523 jwt-bearer grant for assertions signed by this public key and
+   * issued by `issuer` (a service account's client_email); see `startTestProvider`.
+   */
+  jwtBearer?: { publicKey: KeyObject; issuer: string };
 }
 
 export interface TestProvider {
@@ -21,16 +27,33 @@ export interface TestProvider {
   customScope: string;
   /** counts token endpoint requests by grant_type */
   grantCounts(): Record<string, number>;
+  /** The `sub` of the last jwt-bearer assertion the provider accepted. */
+  lastJwtBearerSubject(): string | undefined;
   /** Revokes every grant with all its tokens: the next refresh gets `invalid_grant`. */
   revokeAllGrants(): Promise<void>;
+  /**
+   * Registers one more client (oidc-provider client metadata, e.g. `token_endpoint_auth_method:
+   * 'private_key_jwt'` with `jwks`), as dynamic registration would: stored in the adapter.
+   */
+  registerClient(metadata: Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
 /** The few members of oidc-provider 9 (which ships no type declarations) used here. */
 interface OidcProviderModule {
   default: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider;
+  errors: { InvalidGrant: new (description: string) => Error };
 }
 interface OidcProvider {
+  registerGrantType(
+    type: string,
+    handler: (ctx: GrantContext, next: () => Promise<void>) => Promise<void>,
+    parameters: string[],
+  ): void;
+  ClientCredentials: new (values: { client: unknown; scope: string }) => {
+    save(): Promise<string>;
+    expiration: number;
+  };
   callback(): (request: IncomingMessage, response: ServerResponse) => void;
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
 }
@@ -39,6 +62,10 @@ interface KoaContext {
   path: string;
   query: Record<string, string | string[] | undefined>;
   oidc?: { params?: { grant_type?: unknown } };
+}
+interface GrantContext {
+  oidc: { params: Record<string, unknown>; client: unknown; provider: OidcProvider };
+  body: unknown;
 }
 interface AdapterPayload {
   grantId?: string;
@@ -50,6 +77,8 @@ interface StoredEntry {
   payload: AdapterPayload;
   expiresAt: number;
 }
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const PROVIDER_NOTICE = /^oidc-provider (WARNING|NOTICE)/;
 
@@ -115,7 +144,7 @@ function loadOidcProvider(): Promise<OidcProviderModule> {
  * - Storage is an in-memory adapter of this instance, so grants can be revoked wholesale.
  */
 export async function startTestProvider(options: TestProviderOptions): Promise<TestProvider> {
-  const { default: Provider } = await loadOidcProvider();
+  const { default: Provider, errors } = await loadOidcProvider();
   const clientId = 'outlink-test';
   const clientSecret = options.clientSecret ?? randomBytes(32).toString('base64url');
   const customScope = 'mail:send';
@@ -273,6 +302,39 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     await next();
   });
 
+  let lastJwtBearerSubject: string | undefined;
+  const jwtBearer = options.jwtBearer;
+  if (jwtBearer !== undefined) {
+    // RFC 7523 §2.1 / §3, as Google checks a service account's assertion: signed by the
+    // registered key, from the registered issuer, with a subject, for this token endpoint, unexpired.
+    provider.registerGrantType(
+      JWT_BEARER_GRANT,
+      async (ctx, next) => {
+        let payload: { sub?: string; scope?: unknown };
+        try {
+          ({ payload } = await jwtVerify(String(ctx.oidc.params.assertion), jwtBearer.publicKey, {
+            issuer: jwtBearer.issuer,
+            audience: `${issuer}/token`,
+            requiredClaims: ['sub', 'exp', 'iat'],
+            maxTokenAge: '1h',
+          }));
+        } catch (error) {
+          throw new errors.InvalidGrant(`assertion refused: ${(error as Error).message}`);
+        }
+        const scope = typeof payload.scope === 'string' ? payload.scope : '';
+        const token = new ctx.oidc.provider.ClientCredentials({ client: ctx.oidc.client, scope });
+        lastJwtBearerSubject = payload.sub;
+        ctx.body = {
+          access_token: await token.save(),
+          token_type: 'Bearer',
+          expires_in: token.expiration,
+          scope,
+        };
+        await next();
+      },
+      ['assertion', 'scope'],
+    );
+  }
   const counts: Record<string, number> = {};
   provider.use(async (ctx, next) => {
     try {
@@ -293,6 +355,13 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     customScope,
     grantCounts: () => ({ ...counts }),
+    lastJwtBearerSubject: () => lastJwtBearerSubject,
+    registerClient(metadata: Record<string, unknown>): void {
+      store.set(`Client:${String(metadata.client_id)}`, {
+        payload: metadata,
+        expiresAt: Infinity,
+      });
+    },
     revokeAllGrants(): Promise<void> {
       for (const [key, entry] of store) {
         if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
