@@ -46,6 +46,13 @@ export const LINK_NEXT_CLIENT_SECRET: EncryptedColumn = {
   column: 'next_client_secret_encrypted',
 };
 
+// SPEC §15 private_key_jwt: the link's signing key.
+export const LINK_PRIVATE_KEY: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'private_key_encrypted',
+};
+
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
   LINK_ACCESS_TOKEN,
@@ -57,4 +64,6 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_NEXT_CLIENT_SECRET,
   // SPEC §15 device authorization
   DEVICE_AUTHORIZATION_DEVICE_CODE,
+  // SPEC §15
+  LINK_PRIVATE_KEY,
 ];

@@ -10,6 +10,8 @@ import { AddLinkForecast1764003000001 } from './migrations/1764003000001-AddLink
 import { AddNextClientSecret1764003000002 } from './migrations/1764003000002-AddNextClientSecret.js';
 // SPEC §15 device authorization
 import { CreateDeviceAuthorizations1764005000001 } from './migrations/1764005000001-CreateDeviceAuthorizations.js';
+// SPEC §15 credentials beyond the client secret
+import { AddKeyCredentials1764004000001 } from './migrations/1764004000001-AddKeyCredentials.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -29,4 +31,6 @@ export const MIGRATIONS = [
   AddNextClientSecret1764003000002,
   // SPEC §15 device authorization
   CreateDeviceAuthorizations1764005000001,
+  // SPEC §15 credentials beyond the client secret
+  AddKeyCredentials1764004000001,
 ];

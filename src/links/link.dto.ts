@@ -208,6 +208,24 @@ export class CreateLinkDto {
   @IsOptional()
   @IsBoolean()
   pkce?: boolean;
+
+  // SPEC §15 private_key_jwt
+  @ApiPropertyOptional({
+    type: String,
+    writeOnly: true,
+    maxLength: 16384,
+    nullable: true,
+    description:
+      'private_key_jwt: the signing key, unencrypted PEM (RSA >= 2048 bits, EC P-256 or P-384). ' +
+      'Write-only. Omitted on a new link or null: Outlink generates an RSA 2048 key. ' +
+      'GET /v1/links/{id}/certificate shows what to register at the provider.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(16384)
+  privateKey?: string | null;
 }
 
 /** PATCH: any field of a link; changing client id, endpoints or scopes voids the grant. */
@@ -295,6 +313,8 @@ export class LinkResponseDto {
     description: 'The soonest known expiry that will break the link; null when none is known',
   })
   nextRisk: NextRisk | null;
+  @ApiProperty({ description: 'private_key_jwt: a key is stored (see GET .../certificate)' })
+  hasPrivateKey: boolean;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
   static from(link: LinkEntity, redirectUrl: string, now: Date = new Date()): LinkResponseDto {
@@ -329,8 +349,25 @@ export class LinkResponseDto {
       hasNextClientSecret: link.hasNextClientSecret,
       nextClientSecretExpiresAt: link.nextClientSecretExpiresAt?.toISOString() ?? null,
       nextRisk: nextRisk(link, now),
+      hasPrivateKey: link.certificate != null,
     };
   }
+}
+
+/** SPEC §15: what to register at the provider for a private_key_jwt link; never the key. */
+export class LinkCertificateResponseDto {
+  @ApiProperty({ description: 'The self-signed X.509 certificate (PEM): upload it to Entra' })
+  pem: string;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The public key as a JWK (kid, alg, use, x5c, x5t#S256), for a JWKS',
+  })
+  jwk: Record<string, unknown>;
+
+  @ApiProperty({ description: 'x5t#S256: base64url SHA-256 thumbprint of the certificate' })
+  x5tS256: string;
 }
 
 export class LinkListResponseDto {

@@ -10,7 +10,12 @@ export const LINK_STATUSES = [
 export type LinkStatus = (typeof LINK_STATUSES)[number];
 export const GRANT_TYPES = ['authorization_code', 'client_credentials'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  // SPEC §15: RFC 7523 client assertions signed with the link's private key
+  'private_key_jwt',
+] as const;
 
 export interface LinkLastError {
   code: string;
@@ -163,4 +168,12 @@ export class LinkEntity {
   /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;
+
+  // SPEC §15 private_key_jwt: the signing key (PKCS#8 PEM, encrypted) and its public certificate.
+  @Column({ name: 'private_key_encrypted', type: 'text', nullable: true, select: false })
+  privateKeyEncrypted: string | null;
+
+  /** PEM; kept so that the thumbprint registered at the provider stays the same. */
+  @Column({ type: 'text', nullable: true })
+  certificate: string | null;
 }

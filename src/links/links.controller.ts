@@ -15,6 +15,7 @@ import { UuidParam } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import {
   CreateLinkDto,
+  LinkCertificateResponseDto,
   LinkEventListResponseDto,
   LinkEventResponseDto,
   LinkListResponseDto,
@@ -125,6 +126,19 @@ export class LinksController {
       items: page.items.map((event) => LinkEventResponseDto.from(event)),
       nextCursor: page.nextCursor,
     };
+  }
+
+  // SPEC §15
+  @Get(':id/certificate')
+  @ApiOperation({
+    summary:
+      'The certificate, JWK and x5t#S256 of a private_key_jwt link: register them at the provider',
+  })
+  @ApiOkResponse({ type: LinkCertificateResponseDto })
+  @ApiProblemResponses(400, 404, 409)
+  async getLinkCertificate(@UuidParam('id') id: string): Promise<LinkCertificateResponseDto> {
+    const view = await this.links.certificate(id);
+    return { pem: view.pem, jwk: { ...view.jwk }, x5tS256: view.x5tS256 };
   }
 
   private respond(link: Parameters<typeof LinkResponseDto.from>[0]): LinkResponseDto {

@@ -6,8 +6,18 @@ import { decodeCursor, toPage } from '../common/cursor.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
-import { LINK_CLIENT_SECRET, LINK_NEXT_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import {
+  LINK_CLIENT_SECRET,
+  LINK_NEXT_CLIENT_SECRET,
+  LINK_PRIVATE_KEY,
+} from '../database/encrypted-columns.js';
 import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
+import {
+  describeCertificate,
+  selfSignedCertificate,
+  type CertificateView,
+} from '../providers/client-key.js';
+import { resolvePrivateKeyChange, type PrivateKeyChange } from './link-credentials.js';
 import { LinkConfigurator } from './link-configurator.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
@@ -45,7 +55,9 @@ export class LinksService {
       ...configurationInput,
       grantType: input.grantType ?? 'authorization_code',
     });
+    const keyChange = resolvePrivateKeyChange(stored.tokenEndpointAuthMethod, input, false);
     const id = randomUUID();
+    const keyColumns = await this.privateKeyColumns(id, keyChange);
     await this.links.manager.transaction(async (manager) => {
       await manager.insert(LinkEntity, {
         id,
@@ -54,6 +66,7 @@ export class LinksService {
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
         clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
         ...this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+        ...keyColumns,
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -124,6 +137,7 @@ export class LinksService {
       clientSecretExpiresAt,
       nextClientSecret,
       nextClientSecretExpiresAt,
+      privateKey,
       ...configurationPatch
     } = patch;
     const merged = mergeLinkPatch(current, configurationPatch);
@@ -131,7 +145,15 @@ export class LinksService {
       link: current,
       keepsDiscovery: merged.keepsDiscovery,
     });
-    const plan = planLinkUpdate(current, stored, clientSecret);
+    const keyChange = resolvePrivateKeyChange(
+      stored.tokenEndpointAuthMethod,
+      { privateKey, clientSecret },
+      current.certificate !== null,
+    );
+    const plan = planLinkUpdate(current, stored, clientSecret, {
+      privateKey: keyChange.kind === 'set',
+    });
+    const keyColumns = await this.privateKeyColumns(id, keyChange);
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -158,6 +180,10 @@ export class LinksService {
         changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
+      Object.assign(changes, keyColumns);
+      // SPEC §15: a key-authenticated link keeps no client secret it would never send.
+      if (stored.tokenEndpointAuthMethod === 'private_key_jwt' && current.hasClientSecret)
+        Object.assign(changes, this.clientSecretColumns(id, null));
       const voidsGrant = plan.voidingChanges.length > 0;
       if (voidsGrant) {
         Object.assign(changes, voidedGrant(), { configVersion: current.configVersion + 1 });
@@ -167,8 +193,12 @@ export class LinksService {
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        field === 'clientSecret' || field === 'nextClientSecret' ? `${field} (write-only)` : field,
+        field === 'clientSecret' || field === 'nextClientSecret' || field === 'privateKey'
+          ? `${field} (write-only)`
+          : field,
       );
+      if (keyChange.kind === 'set' && keyChange.generated)
+        updatedFields.push('privateKey (generated)');
       await this.events.record(
         id,
         'updated',
@@ -212,6 +242,7 @@ export class LinksService {
           hasClientSecret: false,
           nextClientSecretEncrypted: null,
           hasNextClientSecret: false,
+          privateKeyEncrypted: null,
           deletedAt: new Date(),
         },
       );
@@ -299,6 +330,37 @@ export class LinksService {
           ? null
           : new Date(expiresAt),
     };
+  }
+
+  /**
+   * SPEC §15: what to register at the provider for a private_key_jwt link.
+   * @throws not_found; conflict when the link has no key
+   */
+  async certificate(id: string): Promise<CertificateView> {
+    const link = await this.get(id);
+    if (link.certificate === null) throw LinkErrors.noCertificate();
+    return describeCertificate(link.certificate);
+  }
+
+  /** The key columns for a key change: the encrypted key and a new self-signed certificate. */
+  private async privateKeyColumns(
+    id: string,
+    change: PrivateKeyChange,
+  ): Promise<Partial<LinkEntity>> {
+    switch (change.kind) {
+      case 'keep':
+        return {};
+      case 'remove':
+        return { privateKeyEncrypted: null, certificate: null };
+      case 'set':
+        return {
+          privateKeyEncrypted: this.keyRing.encrypt(
+            change.key.pkcs8Pem,
+            encryptionContext(LINK_PRIVATE_KEY, id),
+          ),
+          certificate: await selfSignedCertificate(change.key, `Outlink link ${id}`, new Date()),
+        };
+    }
   }
 
   /** The secret columns for a new client secret (null: none, a public client). */

@@ -43,6 +43,8 @@ const INVENTORY: Record<string, Access> = {
   'POST /v1/links/:id/token/renew': 'consumer',
   // SPEC §13 overlapping client secrets
   'POST /v1/links/:id/client-secret/promote': 'admin',
+  // SPEC §15
+  'GET /v1/links/:id/certificate': 'admin',
 };
 /** Swagger UI and its document are served by Fastify plugins, outside Nest's guard. */
 const SWAGGER_UI = /^\/docs(\/|$)/;

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -21,6 +22,11 @@ export interface TestProviderOptions {
    * discovery document then names `device_authorization_endpoint`. Default false.
    */
   deviceFlow?: boolean;
+  /**
+   * SPEC §15: accept the RFC 7523 jwt-bearer grant for assertions signed by this public key and
+   * issued by `issuer` (a service account's client_email); see `startTestProvider`.
+   */
+  jwtBearer?: { publicKey: KeyObject; issuer: string };
 }
 
 export interface TestProvider {
@@ -52,14 +58,31 @@ export interface TestProvider {
    * on, only the new one is accepted. Needs `rotatableClientSecret`.
    */
   setClientSecret(secret: string): void;
+  /** The `sub` of the last jwt-bearer assertion the provider accepted. */
+  lastJwtBearerSubject(): string | undefined;
+  /**
+   * Registers one more client (oidc-provider client metadata, e.g. `token_endpoint_auth_method:
+   * 'private_key_jwt'` with `jwks`), as dynamic registration would: stored in the adapter.
+   */
+  registerClient(metadata: Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
 /** The few members of oidc-provider 9 (which ships no type declarations) used here. */
 interface OidcProviderModule {
   default: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider;
+  errors: { InvalidGrant: new (description: string) => Error };
 }
 interface OidcProvider {
+  registerGrantType(
+    type: string,
+    handler: (ctx: GrantContext, next: () => Promise<void>) => Promise<void>,
+    parameters: string[],
+  ): void;
+  ClientCredentials: new (values: { client: unknown; scope: string }) => {
+    save(): Promise<string>;
+    expiration: number;
+  };
   callback(): (request: IncomingMessage, response: ServerResponse) => void;
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
 }
@@ -70,6 +93,10 @@ interface KoaContext {
   body: unknown;
   query: Record<string, string | string[] | undefined>;
   oidc?: { params?: { grant_type?: unknown } };
+}
+interface GrantContext {
+  oidc: { params: Record<string, unknown>; client: unknown; provider: OidcProvider };
+  body: unknown;
 }
 interface AdapterPayload {
   grantId?: string;
@@ -85,6 +112,7 @@ interface StoredEntry {
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const PROVIDER_NOTICE = /^oidc-provider (WARNING|NOTICE)/;
 
@@ -150,7 +178,7 @@ function loadOidcProvider(): Promise<OidcProviderModule> {
  * - Storage is an in-memory adapter of this instance, so grants can be revoked wholesale.
  */
 export async function startTestProvider(options: TestProviderOptions): Promise<TestProvider> {
-  const { default: Provider } = await loadOidcProvider();
+  const { default: Provider, errors } = await loadOidcProvider();
   const clientId = 'outlink-test';
   const clientSecret = options.clientSecret ?? randomBytes(32).toString('base64url');
   const customScope = 'mail:send';
@@ -331,6 +359,39 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     ctx.body = { error: injected };
   });
 
+  let lastJwtBearerSubject: string | undefined;
+  const jwtBearer = options.jwtBearer;
+  if (jwtBearer !== undefined) {
+    // RFC 7523 §2.1 / §3, as Google checks a service account's assertion: signed by the
+    // registered key, from the registered issuer, with a subject, for this token endpoint, unexpired.
+    provider.registerGrantType(
+      JWT_BEARER_GRANT,
+      async (ctx, next) => {
+        let payload: { sub?: string; scope?: unknown };
+        try {
+          ({ payload } = await jwtVerify(String(ctx.oidc.params.assertion), jwtBearer.publicKey, {
+            issuer: jwtBearer.issuer,
+            audience: `${issuer}/token`,
+            requiredClaims: ['sub', 'exp', 'iat'],
+            maxTokenAge: '1h',
+          }));
+        } catch (error) {
+          throw new errors.InvalidGrant(`assertion refused: ${(error as Error).message}`);
+        }
+        const scope = typeof payload.scope === 'string' ? payload.scope : '';
+        const token = new ctx.oidc.provider.ClientCredentials({ client: ctx.oidc.client, scope });
+        lastJwtBearerSubject = payload.sub;
+        ctx.body = {
+          access_token: await token.save(),
+          token_type: 'Bearer',
+          expires_in: token.expiration,
+          scope,
+        };
+        await next();
+      },
+      ['assertion', 'scope'],
+    );
+  }
   const counts: Record<string, number> = {};
   provider.use(async (ctx, next) => {
     try {
@@ -354,6 +415,13 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     setClientSecret,
     injectTokenErrors(errors: string[]): void {
       injectedErrors.push(...errors);
+    },
+    lastJwtBearerSubject: () => lastJwtBearerSubject,
+    registerClient(metadata: Record<string, unknown>): void {
+      store.set(`Client:${String(metadata.client_id)}`, {
+        payload: metadata,
+        expiresAt: Infinity,
+      });
     },
     revokeAllGrants(): Promise<void> {
       for (const [key, entry] of store) {
