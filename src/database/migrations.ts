@@ -4,6 +4,8 @@ import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefr
 import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-IndexLinkEventsByTime.js';
 // SPEC §13 webhooks
 import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWebhooks.js';
+// SPEC §12 consumers recover by themselves
+import { AddLinkAccount1764002000000 } from './migrations/1764002000000-AddLinkAccount.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -17,4 +19,6 @@ export const MIGRATIONS = [
   IndexLinkEventsByTime1764000900000,
   // SPEC §13 webhooks
   CreateWebhooks1764001200000,
+  // SPEC §12 consumers recover by themselves
+  AddLinkAccount1764002000000,
 ];

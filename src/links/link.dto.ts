@@ -28,6 +28,7 @@ import {
   LINK_STATUSES,
   TOKEN_ENDPOINT_AUTH_METHODS,
   type GrantType,
+  type LinkAccount,
   type LinkEntity,
   type LinkLastError,
   type LinkStatus,
@@ -189,6 +190,22 @@ export class LinkLastErrorDto {
   at: string;
 }
 
+/** Who consented to the link's grant (SPEC §12). */
+export class LinkAccountDto {
+  @ApiProperty({ description: "The provider's stable id of the account (`sub`)" })
+  subject: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'support@example.com' })
+  email: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: '`preferred_username` (or `upn`) of the ID token',
+  })
+  username: string | null;
+}
+
 export class LinkResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
@@ -218,6 +235,13 @@ export class LinkResponseDto {
   @ApiProperty({ type: LinkLastErrorDto, nullable: true }) lastError: LinkLastError | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiProperty({
+    type: LinkAccountDto,
+    nullable: true,
+    description:
+      "Who consented, from the ID token (SPEC §12); null before consent or when the provider did not say (add the 'openid' scope, and 'email' for the address)",
+  })
+  account: LinkAccount | null;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
   static from(link: LinkEntity, redirectUrl: string): LinkResponseDto {
@@ -247,6 +271,7 @@ export class LinkResponseDto {
       lastError: link.lastError,
       createdAt: link.createdAt.toISOString(),
       updatedAt: link.updatedAt.toISOString(),
+      account: link.account,
     };
   }
 }

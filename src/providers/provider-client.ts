@@ -7,6 +7,7 @@ import {
   newObservation,
   type Observation,
 } from './provider-error-classification.js';
+import { identityFromIdToken, type TokenIdentity } from './id-token-identity.js';
 import { observingFetch, toTokenSet } from './provider-http.js';
 import { ProviderCallError } from './provider-error.js';
 
@@ -46,6 +47,8 @@ export interface TokenSet {
   refreshToken: string | null;
   /** space-separated scope string as granted, null when absent */
   scope: string | null;
+  /** Who consented, from the ID token of an authorization-code exchange (SPEC §12); else null. */
+  identity: TokenIdentity | null;
 }
 
 /**
@@ -115,7 +118,10 @@ export class ProviderClient {
           pkceCodeVerifier: checks.codeVerifier ?? undefined,
         },
       );
-      return toTokenSet(response);
+      return {
+        ...toTokenSet(response),
+        identity: identityFromIdToken(observation.idToken, settings.clientId),
+      };
     } catch (error) {
       throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
     }

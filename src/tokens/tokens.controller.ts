@@ -11,6 +11,7 @@ import { RenewTokenDto, TokenQueryDto, TokenResponseDto } from './token.dto.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
 import { isValidFor, type TokenState } from './token-state.js';
+import { mailboxFor } from './mailbox.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -83,6 +84,7 @@ export class TokensController {
 /** The answer of GET /token and POST /token/renew. */
 function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDto {
   const accessToken = state.accessToken!;
+  const user = mailboxFor(state.account, query.user);
   return {
     linkId: state.linkId,
     accessToken,
@@ -93,11 +95,9 @@ function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDt
       : null,
     scopes: state.scopes,
     meetsMinValidity: isValidFor(state, query.minValidity),
-    ...(query.user !== undefined
-      ? {
-          xoauth2: xoauth2(query.user, accessToken),
-          oauthbearer: oauthbearer(query.user, accessToken),
-        }
+    ...(user !== undefined
+      ? { xoauth2: xoauth2(user, accessToken), oauthbearer: oauthbearer(user, accessToken) }
       : {}),
+    account: state.account,
   };
 }

@@ -226,7 +226,14 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
             token_endpoint_auth_method: 'client_secret_basic',
           },
         ],
-        scopes: ['openid', 'offline_access', customScope],
+        scopes: ['openid', 'offline_access', 'email', 'profile', customScope],
+        // Account binding (SPEC §12): the ID token carries the claims of the scopes asked for.
+        claims: {
+          openid: ['sub'],
+          email: ['email', 'email_verified'],
+          profile: ['preferred_username'],
+        },
+        conformIdTokenClaims: false,
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
@@ -258,9 +265,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           Interaction: 600,
           Session: 3600,
         },
+        // Whoever signs in exists: `alice` is alice@example.test, an address signs in as itself.
         findAccount: (_ctx: unknown, accountId: string) => ({
           accountId,
-          claims: () => ({ sub: accountId }),
+          claims: () => ({
+            sub: accountId,
+            email: accountId.includes('@') ? accountId : `${accountId}@example.test`,
+            email_verified: true,
+            preferred_username: accountId,
+          }),
         }),
       }),
   );
