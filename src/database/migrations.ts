@@ -12,6 +12,8 @@ import { AddNextClientSecret1764003000002 } from './migrations/1764003000002-Add
 import { CreateDeviceAuthorizations1764005000001 } from './migrations/1764005000001-CreateDeviceAuthorizations.js';
 // SPEC §15 credentials beyond the client secret
 import { AddKeyCredentials1764004000001 } from './migrations/1764004000001-AddKeyCredentials.js';
+// SPEC §12 consumers recover by themselves
+import { AddLinkAccount1764002000000 } from './migrations/1764002000000-AddLinkAccount.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   CreateDeviceAuthorizations1764005000001,
   // SPEC §15 credentials beyond the client secret
   AddKeyCredentials1764004000001,
+  // SPEC §12 consumers recover by themselves
+  AddLinkAccount1764002000000,
 ];

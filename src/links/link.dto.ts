@@ -29,6 +29,7 @@ import {
   LINK_STATUSES,
   TOKEN_ENDPOINT_AUTH_METHODS,
   type GrantType,
+  type LinkAccount,
   type LinkEntity,
   type LinkLastError,
   type LinkStatus,
@@ -266,6 +267,22 @@ export class NextRiskDto {
   @ApiProperty() action: string;
 }
 
+/** Who consented to the link's grant (SPEC §12). */
+export class LinkAccountDto {
+  @ApiProperty({ description: "The provider's stable id of the account (`sub`)" })
+  subject: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'support@example.com' })
+  email: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: '`preferred_username` (or `upn`) of the ID token',
+  })
+  username: string | null;
+}
+
 export class LinkResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty() name: string;
@@ -315,6 +332,13 @@ export class LinkResponseDto {
   nextRisk: NextRisk | null;
   @ApiProperty({ description: 'private_key_jwt: a key is stored (see GET .../certificate)' })
   hasPrivateKey: boolean;
+  @ApiProperty({
+    type: LinkAccountDto,
+    nullable: true,
+    description:
+      "Who consented, from the ID token (SPEC §12); null before consent or when the provider did not say (add the 'openid' scope, and 'email' for the address)",
+  })
+  account: LinkAccount | null;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
   static from(link: LinkEntity, redirectUrl: string, now: Date = new Date()): LinkResponseDto {
@@ -350,6 +374,7 @@ export class LinkResponseDto {
       nextClientSecretExpiresAt: link.nextClientSecretExpiresAt?.toISOString() ?? null,
       nextRisk: nextRisk(link, now),
       hasPrivateKey: link.certificate != null,
+      account: link.account,
     };
   }
 }

@@ -28,6 +28,16 @@ export interface LinkLastError {
 }
 
 /**
+ * Who consented to the link's grant (SPEC §12), from the ID token or the userinfo endpoint.
+ * `subject` is the provider's stable id; the others are null when the provider did not say.
+ */
+export interface LinkAccount {
+  subject: string;
+  email: string | null;
+  username: string | null;
+}
+
+/**
  * An outgoing link. Columns ending in `_encrypted` hold key-ring envelopes bound to this row and
  * column (see database/encrypted-columns.ts); they are never selected unless asked for.
  */
@@ -164,6 +174,9 @@ export class LinkEntity {
 
   @Column({ name: 'next_client_secret_expires_at', type: 'timestamptz', nullable: true })
   nextClientSecretExpiresAt: Date | null;
+  /** Who consented (SPEC §12); written with the grant by TokenWriter. */
+  @Column({ type: 'jsonb', nullable: true })
+  account: LinkAccount | null;
 
   /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })

@@ -391,5 +391,6 @@ export function voidedGrant(): Partial<LinkEntity> {
     tokenType: null,
     grantedScopes: null,
     lastError: null,
+    account: null,
   };
 }

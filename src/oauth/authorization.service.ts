@@ -69,9 +69,14 @@ export class AuthorizationService implements OnModuleInit {
     });
   }
 
+  /**
+   * @param options.allowAccountChange - accept consent by another account than the one the link
+   *   is bound to (SPEC §12)
+   */
   async start(
     linkId: string,
     actor: string,
+    options: { allowAccountChange: boolean } = { allowAccountChange: false },
   ): Promise<{ authorizationUrl: string; expiresAt: Date }> {
     const link = await this.links.getWithSecrets(linkId);
     if (link.grantType !== 'authorization_code' || !link.authorizationEndpoint)
@@ -82,8 +87,11 @@ export class AuthorizationService implements OnModuleInit {
     const id = randomUUID();
     const expiresAt = new Date(Date.now() + AUTHORIZATION_TTL_MS);
     const preset = getProviderPreset(link.provider as ProviderId);
+    // Re-authorization: the provider preselects the account the link is bound to (SPEC §12).
+    const loginHint = link.account?.email ?? link.account?.username ?? null;
     const authorizationUrl = this.oauth.authorizationUrl(oauthSettingsFor(link, this.keyRing), {
       ...preset.authorizationParams,
+      ...(loginHint !== null && !options.allowAccountChange ? { login_hint: loginHint } : {}),
       ...link.authorizationParams,
       redirect_uri: this.config.redirectUrl,
       scope: link.scopes.join(' '),
@@ -107,12 +115,17 @@ export class AuthorizationService implements OnModuleInit {
         startedBy: actor,
         expiresAt,
         usedAt: null,
+        allowAccountChange: options.allowAccountChange,
       });
       await this.events.record(
         linkId,
         'authorization_started',
         actor,
-        { expiresAt: expiresAt.toISOString(), pkce: pkce !== null },
+        {
+          expiresAt: expiresAt.toISOString(),
+          pkce: pkce !== null,
+          allowAccountChange: options.allowAccountChange,
+        },
         manager,
       );
     });
@@ -182,6 +195,20 @@ export class AuthorizationService implements OnModuleInit {
         ? rejected
         : new DiagnosedAuthorizationError(rejected, diagnosis);
     }
+    const bound = link.account;
+    const consented = tokens.identity;
+    if (
+      bound !== null &&
+      consented !== null &&
+      bound.subject !== consented.subject &&
+      !request.allowAccountChange
+    ) {
+      await this.events.record(link.id, 'authorization_failed', actor, {
+        error: 'account_mismatch',
+        description: 'consent by another account than the one the link is bound to',
+      });
+      throw OAuthErrors.accountChanged(bound, consented);
+    }
     return this.storeGrant(link, request, tokens);
   }
 
@@ -200,6 +227,7 @@ export class AuthorizationService implements OnModuleInit {
         'redirectUri',
         'linkConfigVersion',
         'startedBy',
+        'allowAccountChange',
       ])
       .execute();
     const row = (consumed.raw as Record<string, unknown>[])[0];
@@ -211,6 +239,7 @@ export class AuthorizationService implements OnModuleInit {
         redirectUri: row.redirect_uri as string,
         linkConfigVersion: row.link_config_version as number,
         startedBy: row.started_by as string,
+        allowAccountChange: row.allow_account_change as boolean,
       });
     }
     const known = await this.requests.findOneBy({ stateHash });
@@ -229,6 +258,8 @@ export class AuthorizationService implements OnModuleInit {
       configVersion: request.linkConfigVersion,
       tokens,
       lastError,
+      // A provider that says nothing this time leaves the binding as it was.
+      account: tokens.identity ?? (request.allowAccountChange ? null : link.account),
       actor: request.startedBy,
     });
     if (outcome === 'link_gone') throw OAuthErrors.linkGone();

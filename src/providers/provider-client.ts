@@ -7,6 +7,7 @@ import {
   newObservation,
   type Observation,
 } from './provider-error-classification.js';
+import { identityFromIdToken, type TokenIdentity } from './id-token-identity.js';
 import { observingFetch, toTokenSet } from './provider-http.js';
 import { ProviderCallError } from './provider-error.js';
 import { certificateThumbprint, signingKeyOf, type ClientKey } from './client-key.js';
@@ -77,6 +78,8 @@ export interface TokenSet {
   scope: string | null;
   /** seconds the refresh token lives, when the provider says (`refresh_token_expires_in`) */
   refreshTokenExpiresIn: number | null;
+  /** Who consented, from the ID token of an authorization-code exchange (SPEC §12); else null. */
+  identity: TokenIdentity | null;
 }
 
 /**
@@ -146,7 +149,10 @@ export class ProviderClient {
           pkceCodeVerifier: checks.codeVerifier ?? undefined,
         },
       );
-      return toTokenSet(response);
+      return {
+        ...toTokenSet(response),
+        identity: identityFromIdToken(observation.idToken, settings.clientId),
+      };
     } catch (error) {
       throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
     }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AppError } from '../common/app-error.js';
-import type { GrantType, LinkStatus } from '../links/link.entity.js';
+import type { GrantType, LinkAccount, LinkStatus } from '../links/link.entity.js';
 import { TokenErrors } from './tokens.errors.js';
 
 /** What the token endpoint needs to know about a link, with its access token decrypted. */
@@ -23,6 +23,8 @@ export interface TokenState {
   refreshTokenPresent: boolean;
   refreshNotBefore: Date | null;
   lastError: { code: string; message: string; at: string } | null;
+  /** Who consented (SPEC §12), null when unknown. */
+  account: LinkAccount | null;
 }
 
 /** Clock skew allowed between Outlink and the provider; the only margin (SPEC §10). */

@@ -7,7 +7,7 @@ import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js';
-import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
+import type { LinkAccount, LinkLastError, LinkStatus } from '../links/link.entity.js';
 import type { TokenSet } from '../providers/provider-client.js';
 import type { TokenState } from './token-state.js';
 import { TOKEN_COLUMNS, tokenStateOf, type TokenRow } from './token-row.js';
@@ -61,6 +61,8 @@ export class TokenWriter {
     tokens: TokenSet;
     /** Set when the grant is usable but flawed (no refresh token): what the admin should fix. */
     lastError: LinkLastError | null;
+    /** Who consented (SPEC §12), null when the provider did not say. */
+    account: LinkAccount | null;
     actor: string;
   }): Promise<GrantOutcome> {
     const { linkId, tokens } = grant;
@@ -77,7 +79,8 @@ export class TokenWriter {
                 refresh_token_encrypted = $5, refresh_token_present = $5::text IS NOT NULL,
                 granted_scopes = COALESCE($6::text[], scopes), last_refreshed_at = now(),
                 status = 'connected', last_error = $7, refresh_not_before = NULL,
-                refresh_failures = 0, refresh_token_expires_at = $8, updated_at = now()
+                refresh_failures = 0, refresh_token_expires_at = $8, account = $9,
+                updated_at = now()
           WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`,
         [
           linkId,
@@ -88,6 +91,7 @@ export class TokenWriter {
           storable.grantedScopes,
           grant.lastError === null ? null : JSON.stringify(grant.lastError),
           storable.refreshTokenExpiresAt,
+          grant.account === null ? null : JSON.stringify(grant.account),
         ],
       );
       await this.events.record(

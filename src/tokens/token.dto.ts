@@ -11,6 +11,8 @@ import {
   MinLength,
   ValidateBy,
 } from 'class-validator';
+import { LinkAccountDto } from '../links/link.dto.js';
+import type { LinkAccount } from '../links/link.entity.js';
 import { isSaslUser, MAX_SASL_USER_LENGTH } from './sasl.js';
 
 /** SPEC §11's rule for `user`; see isSaslUser. */
@@ -46,7 +48,7 @@ export class TokenQueryDto {
     example: 'alice@example.com',
     description:
       'Adds `xoauth2` and `oauthbearer` for this mailbox user: an e-mail address or a plain login, without ' +
-      'whitespace or control characters',
+      'whitespace or control characters. Default: the e-mail (else username) of the account that consented.',
   })
   @IsOptional()
   @IsString()
@@ -117,4 +119,11 @@ export class TokenResponseDto {
       'sent as =2C and =3D), for IMAP/SMTP AUTHENTICATE OAUTHBEARER',
   })
   oauthbearer?: string;
+
+  @ApiProperty({
+    type: LinkAccountDto,
+    nullable: true,
+    description: 'Who consented to the grant (SPEC §12); null when unknown',
+  })
+  account: LinkAccount | null;
 }

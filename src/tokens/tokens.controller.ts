@@ -85,7 +85,7 @@ export class TokensController {
 /** The answer of GET /token and POST /token/renew. */
 function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDto {
   const accessToken = state.accessToken!;
-  const mailbox = mailboxFor({ requestedUser: query.user });
+  const mailbox = mailboxFor({ requestedUser: query.user, account: state.account });
   if (query.format !== undefined && mailbox === null)
     throw TokenErrors.mailboxRequired(query.format, state.grantType);
   return {
@@ -101,5 +101,6 @@ function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDt
     ...(mailbox !== null
       ? { xoauth2: xoauth2(mailbox, accessToken), oauthbearer: oauthbearer(mailbox, accessToken) }
       : {}),
+    account: state.account,
   };
 }

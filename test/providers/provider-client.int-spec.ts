@@ -209,6 +209,8 @@ describe('ProviderClient against a real oidc-provider', () => {
       refreshToken: expect.any(String),
       scope: 'openid offline_access',
       refreshTokenExpiresIn: null,
+      // SPEC §12: who consented, read from the ID token (which openid-client never sees)
+      identity: { subject: 'alice', email: null, username: null },
     });
     expect(tokens.expiresIn).toBeGreaterThan(50);
     expect(tokens.expiresIn).toBeLessThanOrEqual(60);
@@ -379,6 +381,7 @@ describe('ProviderClient against a real oidc-provider', () => {
       refreshToken: null,
       scope: provider.customScope,
       refreshTokenExpiresIn: null,
+      identity: null,
     });
     expect(provider.grantCounts().client_credentials).toBe(before + 1);
   });
@@ -597,6 +600,7 @@ describe('ProviderClient against a real oidc-provider', () => {
         refreshToken: null,
         scope: null,
         refreshTokenExpiresIn: null,
+        identity: null,
       });
     });
 

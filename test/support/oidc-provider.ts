@@ -292,7 +292,14 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         jwks: { keys: [{ ...signingKey, kid: 'test', use: 'sig', alg: 'RS256' }] },
         cookies: { keys: [randomBytes(32).toString('base64url')] },
         clients: options.rotatableClientSecret ? [] : [clientMetadata(clientSecret)],
-        scopes: ['openid', 'offline_access', customScope],
+        scopes: ['openid', 'offline_access', 'email', 'profile', customScope],
+        // Account binding (SPEC §12): the ID token carries the claims of the scopes asked for.
+        claims: {
+          openid: ['sub'],
+          email: ['email', 'email_verified'],
+          profile: ['preferred_username'],
+        },
+        conformIdTokenClaims: false,
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
@@ -326,9 +333,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           Interaction: 600,
           Session: 3600,
         },
+        // Whoever signs in exists: `alice` is alice@example.test, an address signs in as itself.
         findAccount: (_ctx: unknown, accountId: string) => ({
           accountId,
-          claims: () => ({ sub: accountId }),
+          claims: () => ({
+            sub: accountId,
+            email: accountId.includes('@') ? accountId : `${accountId}@example.test`,
+            email_verified: true,
+            preferred_username: accountId,
+          }),
         }),
       }),
   );
