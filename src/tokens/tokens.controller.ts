@@ -1,5 +1,5 @@
-import { Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
 import { AllowConsumer, CurrentApiKey } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
@@ -8,9 +8,10 @@ import { AppConfig } from '../config/app-config.js';
 import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
 import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
+import { TokenQueryParams, type TokenQuery } from './token-query.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
-import { isValidFor } from './token-state.js';
+import { isValidFor, type TokenState } from './token-state.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -28,31 +29,18 @@ export class TokensController {
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   @ApiOperation({ summary: 'A valid access token for the link, renewed first when needed' })
+  @ApiQuery({ type: TokenQueryDto })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblemResponses(400, 404, 409, 503)
-  async getLinkToken(
+  getLinkToken(
     @UuidParam('id') id: string,
-    @Query() query: TokenQueryDto,
-  ): Promise<TokenResponseDto> {
-    const state = await this.tokens.getToken(id, query.minValidity);
-    const accessToken = state.accessToken!;
-    return {
-      linkId: state.linkId,
-      accessToken,
-      tokenType: state.tokenType ?? 'Bearer',
-      expiresAt: state.expiresAt?.toISOString() ?? null,
-      expiresIn: state.expiresAt
-        ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
-        : null,
-      scopes: state.scopes,
-      meetsMinValidity: isValidFor(state, query.minValidity),
-      ...(query.user !== undefined
-        ? {
-            xoauth2: xoauth2(query.user, accessToken),
-            oauthbearer: oauthbearer(query.user, accessToken),
-          }
-        : {}),
-    };
+    @TokenQueryParams() query: TokenQuery,
+  ): TokenResponseDto | Promise<TokenResponseDto> {
+    // Synchronous when the replica's cache answers (see TokenService.getToken).
+    const state = this.tokens.getToken(id, query.minValidity);
+    return state instanceof Promise
+      ? state.then((fresh) => tokenResponse(fresh, query))
+      : tokenResponse(state, query);
   }
 
   @Post(':id/refresh')
@@ -67,4 +55,25 @@ export class TokensController {
     await this.tokens.forceRefresh(id, apiKey.id);
     return LinkResponseDto.from(await this.links.get(id), this.config.redirectUrl);
   }
+}
+
+function tokenResponse(state: TokenState, query: TokenQuery): TokenResponseDto {
+  const accessToken = state.accessToken!;
+  return {
+    linkId: state.linkId,
+    accessToken,
+    tokenType: state.tokenType ?? 'Bearer',
+    expiresAt: state.expiresAt?.toISOString() ?? null,
+    expiresIn: state.expiresAt
+      ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
+      : null,
+    scopes: state.scopes,
+    meetsMinValidity: isValidFor(state, query.minValidity),
+    ...(query.user !== undefined
+      ? {
+          xoauth2: xoauth2(query.user, accessToken),
+          oauthbearer: oauthbearer(query.user, accessToken),
+        }
+      : {}),
+  };
 }
