@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
 import { AllowConsumer, CurrentApiKey } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config.js';
 import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
 import { RenewTokenDto, TokenQueryDto, TokenResponseDto } from './token.dto.js';
+import { DEFAULT_MIN_VALIDITY_SECONDS, TokenQueryParams, type TokenQuery } from './token-query.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
 import { isValidFor, type TokenState } from './token-state.js';
@@ -30,14 +31,18 @@ export class TokensController {
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   @ApiOperation({ summary: 'A valid access token for the link, renewed first when needed' })
+  @ApiQuery({ type: TokenQueryDto })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblemResponses(400, 404, 409, 503)
-  async getLinkToken(
+  getLinkToken(
     @UuidParam('id') id: string,
-    @Query() query: TokenQueryDto,
-  ): Promise<TokenResponseDto> {
-    const state = await this.tokens.getToken(id, query.minValidity);
-    return tokenResponse(state, query);
+    @TokenQueryParams() query: TokenQuery,
+  ): TokenResponseDto | Promise<TokenResponseDto> {
+    // Synchronous when the replica's cache answers (see TokenService.getToken).
+    const state = this.tokens.getToken(id, query.minValidity);
+    return state instanceof Promise
+      ? state.then((fresh) => tokenResponse(fresh, query))
+      : tokenResponse(state, query);
   }
 
   @Post(':id/token/renew')
@@ -59,13 +64,10 @@ export class TokensController {
     @Body() body: RenewTokenDto,
     @CurrentApiKey() apiKey: ApiKeyPrincipal,
   ): Promise<TokenResponseDto> {
-    const state = await this.tokens.renewRejected(
-      id,
-      body.rejectedAccessToken,
-      body.minValidity,
-      apiKey.id,
-    );
-    return tokenResponse(state, body);
+    const { rejectedAccessToken, ...query } = body;
+    const minValidity = query.minValidity ?? DEFAULT_MIN_VALIDITY_SECONDS;
+    const state = await this.tokens.renewRejected(id, rejectedAccessToken, minValidity, apiKey.id);
+    return tokenResponse(state, { ...query, minValidity });
   }
 
   @Post(':id/refresh')
@@ -83,7 +85,7 @@ export class TokensController {
 }
 
 /** The answer of GET /token and POST /token/renew. */
-function tokenResponse(state: TokenState, query: TokenQueryDto): TokenResponseDto {
+function tokenResponse(state: TokenState, query: TokenQuery): TokenResponseDto {
   const accessToken = state.accessToken!;
   const mailbox = mailboxFor({ requestedUser: query.user, account: state.account });
   if (query.format !== undefined && mailbox === null)
