@@ -42,6 +42,15 @@ describe('nextRisk', () => {
     expect(nextRisk({ ...expiring, refreshTokenPresent: false }, NOW)).toBeNull();
   });
 
+  it('watches the next secret instead of the current one once there is one', () => {
+    const rotating = { ...link, clientSecretExpiresAt: inDays(2), hasNextClientSecret: true };
+    expect(nextRisk(rotating, NOW)).toBeNull();
+    expect(nextRisk({ ...rotating, nextClientSecretExpiresAt: inDays(200) }, NOW)).toMatchObject({
+      reason: 'client_secret_expires',
+      daysLeft: 200,
+    });
+  });
+
   it('reports a past expiry with negative days left', () => {
     expect(nextRisk({ ...link, clientSecretExpiresAt: inDays(-1.5) }, NOW)?.daysLeft).toBe(-2);
   });
