@@ -151,6 +151,17 @@ describe('provider presets', () => {
     expect(getProviderPreset('custom').deviceAuthorizationEndpoint(NONE)).toBeNull();
   });
 
+  it('says it supports the device flow exactly when it has a device endpoint (custom: by discovery)', () => {
+    for (const preset of PROVIDER_PRESETS) {
+      const endpoint = preset.deviceAuthorizationEndpoint(preset.settingsDefaults);
+      if (preset.endpoints(preset.settingsDefaults) === null) continue;
+      expect({ id: preset.id, deviceFlow: preset.supports.deviceFlow }).toEqual({
+        id: preset.id,
+        deviceFlow: endpoint !== null,
+      });
+    }
+  });
+
   it('custom: no endpoints and no scope presets; asks for endpoints or an issuer', () => {
     const custom = getProviderPreset('custom');
     expect(custom.endpoints(NONE)).toBeNull();

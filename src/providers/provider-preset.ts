@@ -12,6 +12,16 @@ export type MicrosoftCloud = (typeof MICROSOFT_CLOUDS)[number];
 export const SCOPE_PRESET_IDS = ['imap', 'pop3', 'smtp'] as const;
 export type ScopePresetId = (typeof SCOPE_PRESET_IDS)[number];
 
+/** What a preset can do (SPEC §15), shown by GET /v1/providers. */
+export interface PresetSupport {
+  /** Grant types a link of this provider can use. */
+  grantTypes: string[];
+  /** How the client can authenticate at the token endpoint. */
+  tokenEndpointAuthMethods: string[];
+  /** Device authorization (RFC 8628); custom: when the issuer's discovery document names it. */
+  deviceFlow: boolean;
+}
+
 /** Per-link settings of a preset; only microsoft uses them, the others take nulls. */
 export interface ProviderSettings {
   tenant: string | null;
@@ -64,6 +74,7 @@ export interface ProviderPreset {
   notes: string[];
   /** What to tell the admin when the token response had no refresh token. */
   missingRefreshTokenAdvice: string;
+  supports: PresetSupport;
 }
 
 /** What the admin may put in each setting, for the providers API. */
@@ -132,6 +143,7 @@ const MICROSOFT_CLOUD_HOSTS: Record<
 const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
 
 const NO_SETTINGS: ProviderSettings = { tenant: null, cloud: null };
+const CLIENT_SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
 
 const google: ProviderPreset = {
   id: 'google',
@@ -181,6 +193,11 @@ const google: ProviderPreset = {
     "and prompt=consent. The preset sets both; if the link's authorizationParams override them, " +
     "restore them. Then remove the app's access at https://myaccount.google.com/permissions and " +
     'authorize the link again.',
+  supports: {
+    grantTypes: ['authorization_code'],
+    tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
+    deviceFlow: false,
+  },
 };
 
 function microsoftTarget(settings: ProviderSettings): { login: string; tenant: string } {
@@ -271,6 +288,11 @@ const microsoft: ProviderPreset = {
     'granted. The preset always requests it; make sure the app registration allows it (API ' +
     'permissions: offline_access, with admin consent where the tenant requires it) and authorize ' +
     'the link again.',
+  supports: {
+    grantTypes: ['authorization_code', 'client_credentials'],
+    tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
+    deviceFlow: true,
+  },
 };
 
 const custom: ProviderPreset = {
@@ -313,6 +335,11 @@ const custom: ProviderPreset = {
     'such as offline_access, enable refresh tokens ("offline access") for the client on the ' +
     "server, or add prompt=consent to the link's authorizationParams; then authorize the link " +
     'again.',
+  supports: {
+    grantTypes: ['authorization_code', 'client_credentials'],
+    tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
+    deviceFlow: true,
+  },
 };
 
 /** The presets by id; a Record, so adding a PROVIDER_ID without a preset fails the type-check. */
