@@ -134,6 +134,11 @@ describe('provider presets', () => {
     expect(microsoft.clientCredentialsScopePresets({ tenant: null, cloud: 'china' })).toEqual(
       appOnly('https://partner.outlook.cn/.default'),
     );
+    expect(microsoft.clientCredentialsRefusedTenants).toEqual([
+      'organizations',
+      'common',
+      'consumers',
+    ]);
     expect(getProviderPreset('google').clientCredentialsScopePresets(NONE)).toEqual({});
     expect(getProviderPreset('custom').clientCredentialsScopePresets(NONE)).toEqual({});
     expect(microsoft.notes.join(' ')).toMatch(/IMAP\.AccessAsApp.*SMTP\.SendAsApp/);

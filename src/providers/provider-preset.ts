@@ -60,6 +60,8 @@ export interface ProviderPreset {
   clientCredentialsScopePresets(
     settings: ProviderSettings,
   ): Partial<Record<ScopePresetId, string[]>>;
+  /** Tenants that cannot issue client-credentials tokens (microsoft: the well-known ones). */
+  clientCredentialsRefusedTenants: readonly string[];
   /** Scopes always requested for the authorization-code grant (microsoft: offline_access). */
   alwaysRequestedScopes: string[];
   /** Extra authorization request parameters (google: access_type=offline, prompt=consent); a link's own authorizationParams override them. */
@@ -165,6 +167,7 @@ const google: ProviderPreset = {
   deviceAuthorizationEndpoint: () => null,
   // Gmail has no app-only access: service accounts use jwt_bearer with a subject instead.
   clientCredentialsScopePresets: () => ({}),
+  clientCredentialsRefusedTenants: [],
   alwaysRequestedScopes: [],
   // Without both, Google returns a refresh token only on the very first consent of a user.
   authorizationParams: { access_type: 'offline', prompt: 'consent' },
@@ -246,6 +249,8 @@ const microsoft: ProviderPreset = {
     const appOnly = [`${appOnlyMailResource}.default`];
     return { imap: appOnly, pop3: appOnly, smtp: appOnly };
   },
+  // An app-only token belongs to one tenant: "organizations" or "common" name none.
+  clientCredentialsRefusedTenants: MICROSOFT_WELL_KNOWN_TENANTS,
   alwaysRequestedScopes: ['offline_access'],
   authorizationParams: {},
   fields: {
@@ -305,6 +310,7 @@ const custom: ProviderPreset = {
   scopePresets: () => ({}),
   deviceAuthorizationEndpoint: () => null,
   clientCredentialsScopePresets: () => ({}),
+  clientCredentialsRefusedTenants: [],
   alwaysRequestedScopes: [],
   authorizationParams: {},
   fields: {
