@@ -1,6 +1,11 @@
 import type { KeyRing } from '../crypto/key-ring.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
-import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import {
+  LINK_CLIENT_SECRET,
+  LINK_NEXT_CLIENT_SECRET,
+  LINK_PRIVATE_KEY,
+} from '../database/encrypted-columns.js';
+import { parseClientKey } from '../providers/client-key.js';
 import type { ProviderClientSettings } from '../providers/provider-client.js';
 import {
   getProviderPreset,
@@ -31,6 +36,18 @@ export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderCl
       ? keyRing.decrypt(link.clientSecretEncrypted, encryptionContext(LINK_CLIENT_SECRET, link.id))
       : null,
     tokenEndpointAuthMethod: link.tokenEndpointAuthMethod,
+    privateKey:
+      link.privateKeyEncrypted && link.certificate
+        ? {
+            key: parseClientKey(
+              keyRing.decrypt(
+                link.privateKeyEncrypted,
+                encryptionContext(LINK_PRIVATE_KEY, link.id),
+              ),
+            ),
+            certificate: link.certificate,
+          }
+        : null,
     server: {
       issuer: expectedIssuer(link),
       authorizationEndpoint: link.authorizationEndpoint,
@@ -38,6 +55,24 @@ export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderCl
       revocationEndpoint: link.revocationEndpoint,
       deviceAuthorizationEndpoint: deviceAuthorizationEndpointOf(link),
     },
+  };
+}
+
+/**
+ * The settings with the link's next client secret instead of the current one (SPEC §13), or null
+ * when it has none. The link must have been loaded with `nextClientSecretEncrypted` selected.
+ */
+export function nextSecretSettingsFor(
+  link: LinkEntity,
+  keyRing: KeyRing,
+): ProviderClientSettings | null {
+  if (!link.nextClientSecretEncrypted) return null;
+  return {
+    ...oauthSettingsFor(link, keyRing),
+    clientSecret: keyRing.decrypt(
+      link.nextClientSecretEncrypted,
+      encryptionContext(LINK_NEXT_CLIENT_SECRET, link.id),
+    ),
   };
 }
 
@@ -59,4 +94,7 @@ export const LINK_SECRET_COLUMNS = [
   'clientSecretEncrypted',
   'accessTokenEncrypted',
   'refreshTokenEncrypted',
+  'nextClientSecretEncrypted',
+  // SPEC §15
+  'privateKeyEncrypted',
 ] as const;

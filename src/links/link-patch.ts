@@ -103,14 +103,23 @@ export interface LinkUpdatePlan {
  * @throws AppError client_secret_required
  */
 export function planLinkUpdate(
-  current: CurrentLink & Pick<LinkEntity, 'status' | 'hasClientSecret' | 'refreshTokenPresent'>,
+  current: CurrentLink &
+    Pick<LinkEntity, 'status' | 'hasClientSecret' | 'refreshTokenPresent'> &
+    Partial<Pick<LinkEntity, 'certificate'>>,
   next: Record<(typeof GRANT_DEFINING_FIELDS)[number], unknown>,
   newClientSecret: string | null | undefined,
+  newKeys: { privateKey?: boolean } = {},
 ): LinkUpdatePlan {
   const redirected = changedFields(SECRET_BOUND_FIELDS, current, next);
-  if (redirected.length > 0 && current.hasClientSecret && newClientSecret === undefined)
-    throw LinkErrors.clientSecretRequired(redirected);
-  const voidingChanges = changedFields(GRANT_DEFINING_FIELDS, current, next);
+  const hasPrivateKey = current.certificate != null;
+  const newPrivateKey = newKeys.privateKey === true;
+  if (redirected.length > 0 && !newPrivateKey && newClientSecret === undefined) {
+    // SPEC §15: a stored private key counts as the secret (a generated new key is a new one).
+    if (current.hasClientSecret) throw LinkErrors.clientSecretRequired(redirected);
+    if (hasPrivateKey) throw LinkErrors.clientSecretRequired(redirected, 'privateKey');
+  }
+  const voidingChanges: string[] = changedFields(GRANT_DEFINING_FIELDS, current, next);
+  if (newPrivateKey && hasPrivateKey) voidingChanges.push('privateKey'); // SPEC §15
   if (voidingChanges.length > 0) {
     const status = 'pending_authorization';
     return {

@@ -28,7 +28,12 @@ export class LinkRevocation {
     if (!link.revocationEndpoint || !link.refreshTokenPresent) return undefined;
     const secrets = await this.links.findOne({
       where: { id: link.id },
-      select: { id: true, clientSecretEncrypted: true, refreshTokenEncrypted: true },
+      select: {
+        id: true,
+        clientSecretEncrypted: true,
+        refreshTokenEncrypted: true,
+        privateKeyEncrypted: true,
+      },
     });
     if (!secrets?.refreshTokenEncrypted) return undefined;
     try {

@@ -15,6 +15,7 @@ import { UuidParam } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import {
   CreateLinkDto,
+  LinkCertificateResponseDto,
   LinkEventListResponseDto,
   LinkEventResponseDto,
   LinkListResponseDto,
@@ -23,6 +24,7 @@ import {
   UpdateLinkDto,
 } from './link.dto.js';
 import { LinkEventsService } from './link-events.service.js';
+import { LinkErrors } from './links.errors.js';
 import { LinksService } from './links.service.js';
 
 @ApiTags('links')
@@ -93,6 +95,23 @@ export class LinksController {
     await this.links.delete(id, apiKey.id);
   }
 
+  @Post(':id/client-secret/promote')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Make the next client secret the current one (SPEC §13); 409 when the link has no next secret',
+  })
+  @ApiOkResponse({ type: LinkResponseDto })
+  @ApiProblemResponses(400, 404, 409)
+  async promoteClientSecret(
+    @UuidParam('id') id: string,
+    @CurrentApiKey() apiKey: ApiKeyPrincipal,
+  ): Promise<LinkResponseDto> {
+    if (!(await this.links.promoteNextClientSecret(id, apiKey.id, 'manual')))
+      throw LinkErrors.noNextClientSecret();
+    return this.respond(await this.links.get(id));
+  }
+
   @Get(':id/events')
   @ApiOperation({ summary: "The link's audit trail, newest first (kept after deletion)" })
   @ApiOkResponse({ type: LinkEventListResponseDto })
@@ -107,6 +126,19 @@ export class LinksController {
       items: page.items.map((event) => LinkEventResponseDto.from(event)),
       nextCursor: page.nextCursor,
     };
+  }
+
+  // SPEC §15
+  @Get(':id/certificate')
+  @ApiOperation({
+    summary:
+      'The certificate, JWK and x5t#S256 of a private_key_jwt link: register them at the provider',
+  })
+  @ApiOkResponse({ type: LinkCertificateResponseDto })
+  @ApiProblemResponses(400, 404, 409)
+  async getLinkCertificate(@UuidParam('id') id: string): Promise<LinkCertificateResponseDto> {
+    const view = await this.links.certificate(id);
+    return { pem: view.pem, jwk: { ...view.jwk }, x5tS256: view.x5tS256 };
   }
 
   private respond(link: Parameters<typeof LinkResponseDto.from>[0]): LinkResponseDto {

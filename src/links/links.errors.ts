@@ -7,14 +7,14 @@ export const LinkErrors = {
       'conflict',
       'The link was changed by another request meanwhile; read it again and retry.',
     ),
-  clientSecretRequired: (fields: string[]) =>
+  clientSecretRequired: (fields: string[], field: 'clientSecret' | 'privateKey' = 'clientSecret') =>
     new AppError(
       'client_secret_required',
-      `Changing ${fields.join(', ')} changes where the client secret and tokens are sent: give clientSecret again in the same request. The stored tokens are dropped and the link must be authorized again.`,
+      `Changing ${fields.join(', ')} changes where the client secret and tokens are sent: give ${field === 'privateKey' ? 'privateKey (or null for a new generated key)' : 'clientSecret'} again in the same request. The stored tokens are dropped and the link must be authorized again.`,
       {
         errors: [
           {
-            field: 'clientSecret',
+            field,
             message: `required when changing ${fields.join(', ')}`,
           },
         ],
@@ -24,6 +24,17 @@ export const LinkErrors = {
     AppError.validation(
       [{ field: 'issuer', message: `the discovery document could not be used: ${reason}` }],
       'The issuer could not be discovered.',
+    ),
+  noNextClientSecret: () =>
+    new AppError(
+      'conflict',
+      'The link has no next client secret to promote: PATCH it with nextClientSecret first.',
+    ),
+  // SPEC §15
+  noCertificate: () =>
+    new AppError(
+      'conflict',
+      'The link has no private key: only links with tokenEndpointAuthMethod private_key_jwt have a certificate.',
     ),
   endpointNotAllowed: (errors: FieldError[]) =>
     new AppError(

@@ -6,7 +6,18 @@ import { decodeCursor, toPage } from '../common/cursor.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
-import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
+import {
+  LINK_CLIENT_SECRET,
+  LINK_NEXT_CLIENT_SECRET,
+  LINK_PRIVATE_KEY,
+} from '../database/encrypted-columns.js';
+import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
+import {
+  describeCertificate,
+  selfSignedCertificate,
+  type CertificateView,
+} from '../providers/client-key.js';
+import { resolvePrivateKeyChange, type PrivateKeyChange } from './link-credentials.js';
 import { LinkConfigurator } from './link-configurator.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
@@ -34,17 +45,28 @@ export class LinksService {
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
+    const {
+      clientSecretExpiresAt,
+      nextClientSecret,
+      nextClientSecretExpiresAt,
+      ...configurationInput
+    } = input;
     const stored = await this.configurator.configure({
-      ...input,
+      ...configurationInput,
       grantType: input.grantType ?? 'authorization_code',
     });
+    const keyChange = resolvePrivateKeyChange(stored.tokenEndpointAuthMethod, input, false);
     const id = randomUUID();
+    const keyColumns = await this.privateKeyColumns(id, keyChange);
     await this.links.manager.transaction(async (manager) => {
       await manager.insert(LinkEntity, {
         id,
         name: input.name,
         ...stored,
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
+        clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
+        ...this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+        ...keyColumns,
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -109,13 +131,29 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const { name, clientSecret, ...configurationPatch } = patch;
+    const {
+      name,
+      clientSecret,
+      clientSecretExpiresAt,
+      nextClientSecret,
+      nextClientSecretExpiresAt,
+      privateKey,
+      ...configurationPatch
+    } = patch;
     const merged = mergeLinkPatch(current, configurationPatch);
     const stored = await this.configurator.configure(merged.input, {
       link: current,
       keepsDiscovery: merged.keepsDiscovery,
     });
-    const plan = planLinkUpdate(current, stored, clientSecret);
+    const keyChange = resolvePrivateKeyChange(
+      stored.tokenEndpointAuthMethod,
+      { privateKey, clientSecret },
+      current.certificate !== null,
+    );
+    const plan = planLinkUpdate(current, stored, clientSecret, {
+      privateKey: keyChange.kind === 'set',
+    });
+    const keyColumns = await this.privateKeyColumns(id, keyChange);
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -128,8 +166,24 @@ export class LinksService {
       // Only a change is written: a refresh may have moved the status since `current` was read.
       if (plan.status !== current.status) changes.status = plan.status;
       if (name !== undefined) changes.name = name;
+      // A new secret without its expiry has an unknown one: the old secret's date no longer holds.
+      if (clientSecretExpiresAt !== undefined || clientSecret !== undefined)
+        changes.clientSecretExpiresAt = expiryDate(clientSecretExpiresAt);
+      // A next secret goes where the current one goes: one sent elsewhere is dropped unless given again.
+      const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored).length > 0;
+      if (nextClientSecret !== undefined || redirected)
+        Object.assign(
+          changes,
+          this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+        );
+      else if (nextClientSecretExpiresAt !== undefined)
+        changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
+      Object.assign(changes, keyColumns);
+      // SPEC §15: a key-authenticated link keeps no client secret it would never send.
+      if (stored.tokenEndpointAuthMethod === 'private_key_jwt' && current.hasClientSecret)
+        Object.assign(changes, this.clientSecretColumns(id, null));
       const voidsGrant = plan.voidingChanges.length > 0;
       if (voidsGrant) {
         Object.assign(changes, voidedGrant(), { configVersion: current.configVersion + 1 });
@@ -139,8 +193,12 @@ export class LinksService {
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        field === 'clientSecret' ? 'clientSecret (write-only)' : field,
+        field === 'clientSecret' || field === 'nextClientSecret' || field === 'privateKey'
+          ? `${field} (write-only)`
+          : field,
       );
+      if (keyChange.kind === 'set' && keyChange.generated)
+        updatedFields.push('privateKey (generated)');
       await this.events.record(
         id,
         'updated',
@@ -182,6 +240,9 @@ export class LinksService {
           ...voidedGrant(),
           clientSecretEncrypted: null,
           hasClientSecret: false,
+          nextClientSecretEncrypted: null,
+          hasNextClientSecret: false,
+          privateKeyEncrypted: null,
           deletedAt: new Date(),
         },
       );
@@ -191,6 +252,115 @@ export class LinksService {
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
       await this.notifications.publish({ kind: 'link', id }, manager);
     });
+  }
+
+  /**
+   * Makes the next client secret the current one (SPEC §13), with its expiry, and records
+   * `client_secret_promoted`. A link in `error` that still holds a refresh token is `connected`
+   * again, as with a new clientSecret. With `expectedEnvelope` (automatic promotion after the
+   * provider accepted that secret) nothing happens when the next secret changed meanwhile.
+   * @returns false when there was nothing (or something else) to promote
+   * @throws not_found for an unknown link
+   */
+  async promoteNextClientSecret(
+    id: string,
+    actor: string,
+    trigger: 'manual' | 'invalid_client',
+    expectedEnvelope?: string,
+  ): Promise<boolean> {
+    return this.links.manager.transaction(async (manager) => {
+      const [locked]: {
+        status: LinkEntity['status'];
+        refresh_token_present: boolean;
+        next_client_secret_encrypted: string | null;
+        next_client_secret_expires_at: Date | null;
+      }[] = await manager.query(
+        `SELECT status, refresh_token_present, next_client_secret_encrypted, next_client_secret_expires_at
+           FROM links WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+        [id],
+      );
+      if (!locked) throw LinkErrors.notFound();
+      const envelope = locked.next_client_secret_encrypted;
+      if (envelope === null) return false;
+      if (expectedEnvelope !== undefined && envelope !== expectedEnvelope) return false;
+      // Envelopes are bound to their column: decrypt as the next secret, encrypt as the current one.
+      const secret = this.keyRing.decrypt(envelope, encryptionContext(LINK_NEXT_CLIENT_SECRET, id));
+      const recovers = locked.status === 'error' && locked.refresh_token_present;
+      const changes: Partial<LinkEntity> = {
+        ...this.clientSecretColumns(id, secret),
+        clientSecretExpiresAt: locked.next_client_secret_expires_at,
+        ...this.nextClientSecretColumns(id, null, null),
+      };
+      if (recovers)
+        Object.assign(changes, {
+          status: 'connected',
+          lastError: null,
+          refreshNotBefore: null,
+          refreshFailures: 0,
+        });
+      await manager.update(LinkEntity, { id }, changes);
+      await this.events.record(id, 'client_secret_promoted', actor, { trigger }, manager);
+      if (recovers)
+        await this.events.record(
+          id,
+          'status_changed',
+          actor,
+          { from: locked.status, to: 'connected', reason: 'next client secret promoted' },
+          manager,
+        );
+      await this.notifications.publish({ kind: 'link', id }, manager);
+      return true;
+    });
+  }
+
+  /** The columns of a next client secret (null: none). */
+  private nextClientSecretColumns(
+    id: string,
+    secret: string | null,
+    expiresAt: string | Date | null | undefined,
+  ): Partial<LinkEntity> {
+    return {
+      nextClientSecretEncrypted:
+        secret === null
+          ? null
+          : this.keyRing.encrypt(secret, encryptionContext(LINK_NEXT_CLIENT_SECRET, id)),
+      hasNextClientSecret: secret !== null,
+      nextClientSecretExpiresAt:
+        secret === null || expiresAt === undefined || expiresAt === null
+          ? null
+          : new Date(expiresAt),
+    };
+  }
+
+  /**
+   * SPEC §15: what to register at the provider for a private_key_jwt link.
+   * @throws not_found; conflict when the link has no key
+   */
+  async certificate(id: string): Promise<CertificateView> {
+    const link = await this.get(id);
+    if (link.certificate === null) throw LinkErrors.noCertificate();
+    return describeCertificate(link.certificate);
+  }
+
+  /** The key columns for a key change: the encrypted key and a new self-signed certificate. */
+  private async privateKeyColumns(
+    id: string,
+    change: PrivateKeyChange,
+  ): Promise<Partial<LinkEntity>> {
+    switch (change.kind) {
+      case 'keep':
+        return {};
+      case 'remove':
+        return { privateKeyEncrypted: null, certificate: null };
+      case 'set':
+        return {
+          privateKeyEncrypted: this.keyRing.encrypt(
+            change.key.pkcs8Pem,
+            encryptionContext(LINK_PRIVATE_KEY, id),
+          ),
+          certificate: await selfSignedCertificate(change.key, `Outlink link ${id}`, new Date()),
+        };
+    }
   }
 
   /** The secret columns for a new client secret (null: none, a public client). */
@@ -205,15 +375,22 @@ export class LinksService {
   }
 }
 
+/** An admin-given expiry (validated ISO 8601), or null for unknown. */
+function expiryDate(value: string | null | undefined): Date | null {
+  return value === undefined || value === null ? null : new Date(value);
+}
+
 /** The columns that hold a grant, emptied. */
 export function voidedGrant(): Partial<LinkEntity> {
   return {
     accessTokenEncrypted: null,
     refreshTokenEncrypted: null,
     refreshTokenPresent: false,
+    refreshTokenExpiresAt: null,
     accessTokenExpiresAt: null,
     tokenType: null,
     grantedScopes: null,
     lastError: null,
+    account: null,
   };
 }

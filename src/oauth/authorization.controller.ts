@@ -12,34 +12,20 @@ import {
   ApiCreatedResponse,
   ApiExtraModels,
   ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
 import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
 import { CurrentApiKey } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
 import { StrictValidationPipe, UuidParam } from '../common/validation.js';
+import {
+  AuthorizationStartedDto,
+  AuthorizeLinkDto,
+  DeviceAuthorizationStartedDto,
+} from './authorization.dto.js';
 import { AuthorizationService } from './authorization.service.js';
 import { DeviceAuthorizationService } from './device-authorization.service.js';
-
-export const AUTHORIZATION_METHODS = ['browser', 'device'] as const;
-export type AuthorizationMethod = (typeof AUTHORIZATION_METHODS)[number];
-
-export class AuthorizeLinkDto {
-  @ApiPropertyOptional({
-    enum: AUTHORIZATION_METHODS,
-    default: 'browser',
-    description:
-      '"browser": the authorization-code flow through Outlink\'s callback; "device": the device ' +
-      'authorization flow (RFC 8628) for when no browser can reach the callback',
-  })
-  @IsOptional()
-  @IsIn(AUTHORIZATION_METHODS)
-  method?: AuthorizationMethod;
-}
 
 /**
  * The body is optional: a bare POST starts the browser flow, as before the device flow existed.
@@ -55,46 +41,6 @@ class OptionalAuthorizeBodyPipe implements PipeTransform {
       metatype: AuthorizeLinkDto,
     });
   }
-}
-
-export class AuthorizationStartedDto {
-  @ApiProperty({
-    format: 'uri',
-    description: 'Open this in a browser, sign in at the provider and consent',
-  })
-  authorizationUrl: string;
-
-  @ApiProperty({
-    format: 'date-time',
-    description: 'The authorization must be completed before this',
-  })
-  expiresAt: string;
-}
-
-export class DeviceAuthorizationStartedDto {
-  @ApiProperty({ example: 'WDJB-MJHT', description: 'The code the user enters at verificationUri' })
-  userCode: string;
-
-  @ApiProperty({ format: 'uri', description: 'Where the user signs in and enters userCode' })
-  verificationUri: string;
-
-  @ApiProperty({
-    type: String,
-    format: 'uri',
-    nullable: true,
-    description: 'verificationUri with the code filled in, when the provider offers one',
-  })
-  verificationUriComplete: string | null;
-
-  @ApiProperty({ format: 'date-time', description: 'The user must approve before this' })
-  expiresAt: string;
-
-  @ApiProperty({
-    description:
-      'Seconds between the polls Outlink makes in the background until the user approved, ' +
-      'denied or the code expired',
-  })
-  interval: number;
 }
 
 @ApiTags('links')
@@ -139,7 +85,9 @@ export class AuthorizationController {
         interval: device.interval,
       };
     }
-    const started = await this.authorizations.start(id, apiKey.id);
+    const started = await this.authorizations.start(id, apiKey.id, {
+      allowAccountChange: body?.allowAccountChange === true,
+    });
     return {
       authorizationUrl: started.authorizationUrl,
       expiresAt: started.expiresAt.toISOString(),

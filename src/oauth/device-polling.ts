@@ -185,6 +185,8 @@ export class DevicePolling implements OnApplicationBootstrap, BeforeApplicationS
       configVersion: claimed.linkConfigVersion,
       tokens,
       lastError,
+      // Account binding (SPEC §12) is not enforced for the device flow yet (README, Known gaps).
+      account: tokens.identity,
       actor: claimed.startedBy,
     });
     await this.finish(

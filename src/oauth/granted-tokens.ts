@@ -1,5 +1,6 @@
 import type { LinkLastError } from '../links/link.entity.js';
 import type { TokenSet } from '../providers/provider-client.js';
+import { NO_REFRESH_TOKEN } from '../providers/provider-failures.js';
 import { getProviderPreset, type ProviderId } from '../providers/provider-preset.js';
 
 /**
@@ -19,6 +20,7 @@ export function grantLastError(
       code: 'no_refresh_token',
       message: `The provider issued no refresh token. ${advice}`,
       at: now.toISOString(),
+      ...NO_REFRESH_TOKEN,
     },
   };
 }

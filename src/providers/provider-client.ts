@@ -7,11 +7,24 @@ import {
   newObservation,
   type Observation,
 } from './provider-error-classification.js';
+import { identityFromIdToken, type TokenIdentity } from './id-token-identity.js';
 import { observingFetch, toTokenSet } from './provider-http.js';
 import { ProviderCallError } from './provider-error.js';
+import { certificateThumbprint, signingKeyOf, type ClientKey } from './client-key.js';
 
 /** How the client authenticates at the token and revocation endpoints (RFC 6749 §2.3.1). */
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  // SPEC §15: RFC 7523 client assertions
+  | 'private_key_jwt';
+
+/** The key and certificate a `private_key_jwt` client signs its assertions with. */
+export interface ClientAssertionKey {
+  key: ClientKey;
+  /** PEM; its `x5t#S256` is the assertion's `kid` and `x5t#S256` header. */
+  certificate: string;
+}
 
 /** The endpoints of an authorization server, as stored on a link. */
 export interface OAuthServer {
@@ -48,6 +61,8 @@ export interface ProviderClientSettings {
   clientSecret: string | null;
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   server: OAuthServer;
+  /** SPEC §15: set for `private_key_jwt`, else null. */
+  privateKey?: ClientAssertionKey | null;
 }
 
 /** A token endpoint answer, reduced to what Outlink keeps. */
@@ -61,6 +76,10 @@ export interface TokenSet {
   refreshToken: string | null;
   /** space-separated scope string as granted, null when absent */
   scope: string | null;
+  /** seconds the refresh token lives, when the provider says (`refresh_token_expires_in`) */
+  refreshTokenExpiresIn: number | null;
+  /** Who consented, from the ID token of an authorization-code exchange (SPEC §12); else null. */
+  identity: TokenIdentity | null;
 }
 
 /**
@@ -130,7 +149,10 @@ export class ProviderClient {
           pkceCodeVerifier: checks.codeVerifier ?? undefined,
         },
       );
-      return toTokenSet(response);
+      return {
+        ...toTokenSet(response),
+        identity: identityFromIdToken(observation.idToken, settings.clientId),
+      };
     } catch (error) {
       throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
     }
@@ -328,6 +350,8 @@ export async function generatePkce(): Promise<{ verifier: string; challenge: str
 }
 
 function clientAuthentication(settings: ProviderClientSettings): openid.ClientAuth {
+  if (settings.tokenEndpointAuthMethod === 'private_key_jwt')
+    return privateKeyJwt(settings.privateKey ?? null, settings.server.tokenEndpoint);
   if (settings.clientSecret === null) return openid.None();
   switch (settings.tokenEndpointAuthMethod) {
     case 'client_secret_basic':
@@ -335,4 +359,32 @@ function clientAuthentication(settings: ProviderClientSettings): openid.ClientAu
     case 'client_secret_post':
       return openid.ClientSecretPost(settings.clientSecret);
   }
+}
+
+/**
+ * RFC 7523 client assertions through openid-client's PrivateKeyJwt. The key is imported per call
+ * (ClientAuth may be async; the configuration is built synchronously). The assertion names the
+ * certificate (`kid` and `x5t#S256`, which Entra looks up) and its `aud` is the token endpoint,
+ * which Entra and Google require and RFC 7523 §3 allows (openid-client's default is the issuer).
+ */
+function privateKeyJwt(key: ClientAssertionKey | null, tokenEndpoint: string): openid.ClientAuth {
+  // openid-client types ClientAuth as returning void, but oauth4webapi awaits it (openid-client's
+  // own PrivateKeyJwt is async), so an async one is safe.
+  type AsyncClientAuth = (...args: Parameters<openid.ClientAuth>) => Promise<void>;
+  const authenticate: AsyncClientAuth = async (server, client, body, headers) => {
+    if (key === null) throw new ProviderCallError('rejected', 'the link has no private key');
+    const thumbprint = certificateThumbprint(key.certificate);
+    const signed = openid.PrivateKeyJwt(
+      { key: await signingKeyOf(key.key), kid: thumbprint },
+      {
+        [openid.modifyAssertion]: (header, payload) => {
+          header['x5t#S256'] = thumbprint;
+          payload.aud = tokenEndpoint;
+        },
+      },
+    ) as unknown as AsyncClientAuth;
+    await signed(server, client, body, headers);
+  };
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- awaited, see above
+  return authenticate;
 }

@@ -3,6 +3,8 @@
  * the rest of the code asks a preset instead of testing `provider === 'google'`.
  */
 
+import type { TokenEndpointAuthMethod } from './provider-client.js';
+
 export const PROVIDER_IDS = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
@@ -17,7 +19,7 @@ export interface PresetSupport {
   /** Grant types a link of this provider can use. */
   grantTypes: string[];
   /** How the client can authenticate at the token endpoint. */
-  tokenEndpointAuthMethods: string[];
+  tokenEndpointAuthMethods: TokenEndpointAuthMethod[];
   /** Device authorization (RFC 8628); custom: when the issuer's discovery document names it. */
   deviceFlow: boolean;
 }
@@ -145,7 +147,15 @@ const MICROSOFT_CLOUD_HOSTS: Record<
 const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
 
 const NO_SETTINGS: ProviderSettings = { tenant: null, cloud: null };
-const CLIENT_SECRET_METHODS = ['client_secret_basic', 'client_secret_post'];
+const CLIENT_SECRET_METHODS: TokenEndpointAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+];
+// Entra certificate credentials and any server that takes RFC 7523 client assertions.
+const CLIENT_SECRET_OR_KEY_METHODS: TokenEndpointAuthMethod[] = [
+  ...CLIENT_SECRET_METHODS,
+  'private_key_jwt',
+];
 
 const google: ProviderPreset = {
   id: 'google',
@@ -295,7 +305,7 @@ const microsoft: ProviderPreset = {
     'the link again.',
   supports: {
     grantTypes: ['authorization_code', 'client_credentials'],
-    tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
+    tokenEndpointAuthMethods: CLIENT_SECRET_OR_KEY_METHODS,
     deviceFlow: true,
   },
 };
@@ -343,7 +353,7 @@ const custom: ProviderPreset = {
     'again.',
   supports: {
     grantTypes: ['authorization_code', 'client_credentials'],
-    tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
+    tokenEndpointAuthMethods: CLIENT_SECRET_OR_KEY_METHODS,
     deviceFlow: true,
   },
 };

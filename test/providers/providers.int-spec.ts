@@ -159,6 +159,7 @@ describe(`providers (${BACKEND})`, () => {
       ]),
     );
     const secretMethods = ['client_secret_basic', 'client_secret_post'];
+    const secretOrKeyMethods = [...secretMethods, 'private_key_jwt'];
     expect(supports).toEqual({
       google: {
         grantTypes: ['authorization_code'],
@@ -169,7 +170,7 @@ describe(`providers (${BACKEND})`, () => {
       },
       microsoft: {
         grantTypes: ['authorization_code', 'client_credentials'],
-        tokenEndpointAuthMethods: secretMethods,
+        tokenEndpointAuthMethods: secretOrKeyMethods,
         deviceFlow: true,
         appOnlyMail: true,
         appOnlyScopePresets: {
@@ -180,7 +181,7 @@ describe(`providers (${BACKEND})`, () => {
       },
       custom: {
         grantTypes: ['authorization_code', 'client_credentials'],
-        tokenEndpointAuthMethods: secretMethods,
+        tokenEndpointAuthMethods: secretOrKeyMethods,
         deviceFlow: true,
         appOnlyMail: false,
         appOnlyScopePresets: {},

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -11,10 +12,21 @@ export interface TestProviderOptions {
   /** Default: 32 random bytes, base64url. */
   clientSecret?: string;
   /**
+   * Registers the client in the provider's storage instead of its static configuration, so that
+   * `setClientSecret` can change its secret while it runs (oidc-provider reads stored clients on
+   * every request; static ones are cached). Default false.
+   */
+  rotatableClientSecret?: boolean;
+  /**
    * Enables the device authorization flow (RFC 8628, `features.deviceFlow`) for the client; the
    * discovery document then names `device_authorization_endpoint`. Default false.
    */
   deviceFlow?: boolean;
+  /**
+   * SPEC §15: accept the RFC 7523 jwt-bearer grant for assertions signed by this public key and
+   * issued by `issuer` (a service account's client_email); see `startTestProvider`.
+   */
+  jwtBearer?: { publicKey: KeyObject; issuer: string };
 }
 
 export interface TestProvider {
@@ -33,14 +45,44 @@ export interface TestProvider {
   injectTokenErrors(errors: string[]): void;
   /** Revokes every grant with all its tokens: the next refresh gets `invalid_grant`. */
   revokeAllGrants(): Promise<void>;
+  /**
+   * Kills one access token early (as an admin action or a password change does) and leaves its
+   * grant alone, so a refresh still works. (RFC 7009 revocation of an access token would revoke
+   * the whole grant in oidc-provider.)
+   */
+  invalidateAccessToken(accessToken: string): void;
+  /** RFC 7662 introspection as a resource server sees it: is this token active? */
+  isActive(accessToken: string): Promise<boolean>;
+  /**
+   * Replaces the client's secret, as an admin rotating it at the provider: from the next request
+   * on, only the new one is accepted. Needs `rotatableClientSecret`.
+   */
+  setClientSecret(secret: string): void;
+  /** The `sub` of the last jwt-bearer assertion the provider accepted. */
+  lastJwtBearerSubject(): string | undefined;
+  /**
+   * Registers one more client (oidc-provider client metadata, e.g. `token_endpoint_auth_method:
+   * 'private_key_jwt'` with `jwks`), as dynamic registration would: stored in the adapter.
+   */
+  registerClient(metadata: Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
 /** The few members of oidc-provider 9 (which ships no type declarations) used here. */
 interface OidcProviderModule {
   default: new (issuer: string, configuration: Record<string, unknown>) => OidcProvider;
+  errors: { InvalidGrant: new (description: string) => Error };
 }
 interface OidcProvider {
+  registerGrantType(
+    type: string,
+    handler: (ctx: GrantContext, next: () => Promise<void>) => Promise<void>,
+    parameters: string[],
+  ): void;
+  ClientCredentials: new (values: { client: unknown; scope: string }) => {
+    save(): Promise<string>;
+    expiration: number;
+  };
   callback(): (request: IncomingMessage, response: ServerResponse) => void;
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
 }
@@ -52,11 +94,17 @@ interface KoaContext {
   query: Record<string, string | string[] | undefined>;
   oidc?: { params?: { grant_type?: unknown } };
 }
+interface GrantContext {
+  oidc: { params: Record<string, unknown>; client: unknown; provider: OidcProvider };
+  body: unknown;
+}
 interface AdapterPayload {
   grantId?: string;
   uid?: string;
   userCode?: string;
   consumed?: number;
+  /** Client metadata (model `Client`) and whatever else a model stores. */
+  [property: string]: unknown;
 }
 interface StoredEntry {
   payload: AdapterPayload;
@@ -64,6 +112,7 @@ interface StoredEntry {
 }
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const PROVIDER_NOTICE = /^oidc-provider (WARNING|NOTICE)/;
 
@@ -129,7 +178,7 @@ function loadOidcProvider(): Promise<OidcProviderModule> {
  * - Storage is an in-memory adapter of this instance, so grants can be revoked wholesale.
  */
 export async function startTestProvider(options: TestProviderOptions): Promise<TestProvider> {
-  const { default: Provider } = await loadOidcProvider();
+  const { default: Provider, errors } = await loadOidcProvider();
   const clientId = 'outlink-test';
   const clientSecret = options.clientSecret ?? randomBytes(32).toString('base64url');
   const customScope = 'mail:send';
@@ -213,6 +262,26 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     }
   }
 
+  const clientMetadata = (secret: string): AdapterPayload => ({
+    client_id: clientId,
+    client_secret: secret,
+    redirect_uris: [options.redirectUri],
+    grant_types: [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      ...(options.deviceFlow === true ? [DEVICE_CODE_GRANT] : []),
+    ],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  const setClientSecret = (secret: string): void => {
+    if (!options.rotatableClientSecret)
+      throw new Error('startTestProvider: setClientSecret needs rotatableClientSecret: true');
+    store.set(`Client:${clientId}`, { payload: clientMetadata(secret), expiresAt: Infinity });
+  };
+  if (options.rotatableClientSecret) setClientSecret(clientSecret);
+
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
     format: 'jwk',
   });
@@ -222,25 +291,19 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         adapter: TestAdapter,
         jwks: { keys: [{ ...signingKey, kid: 'test', use: 'sig', alg: 'RS256' }] },
         cookies: { keys: [randomBytes(32).toString('base64url')] },
-        clients: [
-          {
-            client_id: clientId,
-            client_secret: clientSecret,
-            redirect_uris: [options.redirectUri],
-            grant_types: [
-              'authorization_code',
-              'refresh_token',
-              'client_credentials',
-              ...(options.deviceFlow === true ? [DEVICE_CODE_GRANT] : []),
-            ],
-            response_types: ['code'],
-            token_endpoint_auth_method: 'client_secret_basic',
-          },
-        ],
-        scopes: ['openid', 'offline_access', customScope],
+        clients: options.rotatableClientSecret ? [] : [clientMetadata(clientSecret)],
+        scopes: ['openid', 'offline_access', 'email', 'profile', customScope],
+        // Account binding (SPEC §12): the ID token carries the claims of the scopes asked for.
+        claims: {
+          openid: ['sub'],
+          email: ['email', 'email_verified'],
+          profile: ['preferred_username'],
+        },
+        conformIdTokenClaims: false,
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
+          introspection: { enabled: true },
           deviceFlow: { enabled: options.deviceFlow === true },
           revocation: {
             enabled: true,
@@ -270,9 +333,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           Interaction: 600,
           Session: 3600,
         },
+        // Whoever signs in exists: `alice` is alice@example.test, an address signs in as itself.
         findAccount: (_ctx: unknown, accountId: string) => ({
           accountId,
-          claims: () => ({ sub: accountId }),
+          claims: () => ({
+            sub: accountId,
+            email: accountId.includes('@') ? accountId : `${accountId}@example.test`,
+            email_verified: true,
+            preferred_username: accountId,
+          }),
         }),
       }),
   );
@@ -303,6 +372,39 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     ctx.body = { error: injected };
   });
 
+  let lastJwtBearerSubject: string | undefined;
+  const jwtBearer = options.jwtBearer;
+  if (jwtBearer !== undefined) {
+    // RFC 7523 §2.1 / §3, as Google checks a service account's assertion: signed by the
+    // registered key, from the registered issuer, with a subject, for this token endpoint, unexpired.
+    provider.registerGrantType(
+      JWT_BEARER_GRANT,
+      async (ctx, next) => {
+        let payload: { sub?: string; scope?: unknown };
+        try {
+          ({ payload } = await jwtVerify(String(ctx.oidc.params.assertion), jwtBearer.publicKey, {
+            issuer: jwtBearer.issuer,
+            audience: `${issuer}/token`,
+            requiredClaims: ['sub', 'exp', 'iat'],
+            maxTokenAge: '1h',
+          }));
+        } catch (error) {
+          throw new errors.InvalidGrant(`assertion refused: ${(error as Error).message}`);
+        }
+        const scope = typeof payload.scope === 'string' ? payload.scope : '';
+        const token = new ctx.oidc.provider.ClientCredentials({ client: ctx.oidc.client, scope });
+        lastJwtBearerSubject = payload.sub;
+        ctx.body = {
+          access_token: await token.save(),
+          token_type: 'Bearer',
+          expires_in: token.expiration,
+          scope,
+        };
+        await next();
+      },
+      ['assertion', 'scope'],
+    );
+  }
   const counts: Record<string, number> = {};
   provider.use(async (ctx, next) => {
     try {
@@ -323,14 +425,39 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     customScope,
     grantCounts: () => ({ ...counts }),
+    setClientSecret,
     injectTokenErrors(errors: string[]): void {
       injectedErrors.push(...errors);
+    },
+    lastJwtBearerSubject: () => lastJwtBearerSubject,
+    registerClient(metadata: Record<string, unknown>): void {
+      store.set(`Client:${String(metadata.client_id)}`, {
+        payload: metadata,
+        expiresAt: Infinity,
+      });
     },
     revokeAllGrants(): Promise<void> {
       for (const [key, entry] of store) {
         if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
       }
       return Promise.resolve();
+    },
+    invalidateAccessToken(accessToken: string): void {
+      // Opaque access tokens are stored under their own value.
+      if (!store.delete(`AccessToken:${accessToken}`))
+        throw new Error('the provider holds no such access token');
+    },
+    async isActive(accessToken: string): Promise<boolean> {
+      const response = await fetch(`${issuer}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token: accessToken }),
+      });
+      if (!response.ok) throw new Error(`introspection answered HTTP ${response.status}`);
+      return ((await response.json()) as { active: boolean }).active;
     },
     async close(): Promise<void> {
       for (const socket of sockets) socket.destroy();
