@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       minRefreshIntervalSeconds: 30,
       eventRetentionDays: 180,
       webhookPollIntervalSeconds: 5,
+      mailCheckIntervalSeconds: 0,
       logLevel: 'info',
       production: false,
     });
@@ -155,6 +156,16 @@ describe('loadConfig', () => {
       const { problems } = configErrorOf({ WEBHOOK_POLL_INTERVAL_SECONDS: bad });
       expect(problems.length).toBeGreaterThan(0);
       for (const problem of problems) expect(problem).toMatch(/^WEBHOOK_POLL_INTERVAL_SECONDS /);
+    }
+  });
+
+  // SPEC §12 mail check
+  it('reads MAIL_CHECK_INTERVAL_SECONDS within 0-604800 (0: off)', () => {
+    expect(loadConfig({ MAIL_CHECK_INTERVAL_SECONDS: '3600' }).mailCheckIntervalSeconds).toBe(3600);
+    for (const bad of ['-1', '604801', 'hourly']) {
+      const { problems } = configErrorOf({ MAIL_CHECK_INTERVAL_SECONDS: bad });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toMatch(/^MAIL_CHECK_INTERVAL_SECONDS /);
     }
   });
 

@@ -48,6 +48,8 @@ export class AppConfig {
   // SPEC §13 webhooks
   /** How often each replica looks for due webhook deliveries. */
   webhookPollIntervalSeconds: number;
+  // SPEC §12 mail check
+  mailCheckIntervalSeconds: number;
   logLevel: LogLevel;
   production: boolean;
 
@@ -119,6 +121,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     eventRetentionDays: dto.EVENT_RETENTION_DAYS,
     // SPEC §13 webhooks
     webhookPollIntervalSeconds: dto.WEBHOOK_POLL_INTERVAL_SECONDS,
+    // SPEC §12 mail check
+    mailCheckIntervalSeconds: dto.MAIL_CHECK_INTERVAL_SECONDS,
     logLevel: dto.LOG_LEVEL,
     production,
   });

@@ -6,6 +6,7 @@ import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-I
 import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWebhooks.js';
 // SPEC §12 consumers recover by themselves
 import { AddLinkAccount1764002000000 } from './migrations/1764002000000-AddLinkAccount.js';
+import { AddLinkMail1764002000001 } from './migrations/1764002000001-AddLinkMail.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateWebhooks1764001200000,
   // SPEC §12 consumers recover by themselves
   AddLinkAccount1764002000000,
+  AddLinkMail1764002000001,
 ];

@@ -13,6 +13,8 @@ export const LINK_EVENT_TYPES = [
   'revoked',
   'deleted',
   'token_rejected',
+  'mail_check_failed',
+  'mail_check_succeeded',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

@@ -8,6 +8,7 @@ import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_CLIENT_SECRET } from '../database/encrypted-columns.js';
 import { LinkConfigurator } from './link-configurator.js';
+import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
 import { LinkEventsService } from './link-events.service.js';
@@ -31,9 +32,12 @@ export class LinksService {
     private readonly configurator: LinkConfigurator,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
+    private readonly endpointPolicy: LinkEndpointPolicy,
   ) {}
 
-  async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
+  async create(createInput: CreateLinkDto, actor: string): Promise<LinkEntity> {
+    const { mail, ...input } = createInput;
+    if (mail) await this.endpointPolicy.checkMail(mail);
     const stored = await this.configurator.configure({
       ...input,
       grantType: input.grantType ?? 'authorization_code',
@@ -45,6 +49,7 @@ export class LinksService {
         name: input.name,
         ...stored,
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
+        mail: mail ? { ...mail } : null,
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -109,7 +114,8 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const { name, clientSecret, ...configurationPatch } = patch;
+    const { name, clientSecret, mail, ...configurationPatch } = patch;
+    if (mail) await this.endpointPolicy.checkMail(mail);
     const merged = mergeLinkPatch(current, configurationPatch);
     const stored = await this.configurator.configure(merged.input, {
       link: current,
@@ -128,6 +134,7 @@ export class LinksService {
       // Only a change is written: a refresh may have moved the status since `current` was read.
       if (plan.status !== current.status) changes.status = plan.status;
       if (name !== undefined) changes.name = name;
+      if (mail !== undefined) changes.mail = mail === null ? null : { ...mail };
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
       const voidsGrant = plan.voidingChanges.length > 0;

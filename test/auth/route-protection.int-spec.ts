@@ -41,6 +41,7 @@ const INVENTORY: Record<string, Access> = {
   'GET /v1/webhooks/:id/deliveries': 'admin',
   // SPEC §12 consumers recover by themselves
   'POST /v1/links/:id/token/renew': 'consumer',
+  'POST /v1/links/:id/mail-check': 'admin',
 };
 /** Swagger UI and its document are served by Fastify plugins, outside Nest's guard. */
 const SWAGGER_UI = /^\/docs(\/|$)/;

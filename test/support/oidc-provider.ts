@@ -237,7 +237,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
-          introspection: { enabled: true },
+          introspection: {
+            enabled: true,
+            // A resource server (Dovecot in the mail tests) introspects with this client.
+            allowedPolicy: (
+              _ctx: unknown,
+              client: { clientId: string },
+              token: { clientId?: string },
+            ) => token.clientId === client.clientId,
+          },
           revocation: {
             enabled: true,
             // A client may revoke its own tokens only (the library default, made explicit).
