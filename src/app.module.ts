@@ -20,6 +20,8 @@ import { TokensModule } from './tokens/tokens.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 // SPEC §13 webhooks
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+// SPEC §12 mail check
+import { MailModule } from './mail/mail.module.js';
 
 /** What the process resolved before Nest starts: the validated config and where the data lives. */
 export interface AppRuntime {
@@ -51,6 +53,8 @@ export class AppModule {
         TokensModule,
         // SPEC §13 webhooks
         WebhooksModule,
+        // SPEC §12 mail check
+        MailModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

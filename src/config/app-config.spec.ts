@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       webhookPollIntervalSeconds: 5,
       // SPEC §15 device authorization
       devicePollCheckSeconds: 1,
+      mailCheckIntervalSeconds: 0,
       logLevel: 'info',
       production: false,
     });
@@ -167,6 +168,16 @@ describe('loadConfig', () => {
       const { problems } = configErrorOf({ DEVICE_POLL_CHECK_SECONDS: bad });
       expect(problems.length).toBeGreaterThan(0);
       for (const problem of problems) expect(problem).toMatch(/^DEVICE_POLL_CHECK_SECONDS /);
+    }
+  });
+
+  // SPEC §12 mail check
+  it('reads MAIL_CHECK_INTERVAL_SECONDS within 0-604800 (0: off)', () => {
+    expect(loadConfig({ MAIL_CHECK_INTERVAL_SECONDS: '3600' }).mailCheckIntervalSeconds).toBe(3600);
+    for (const bad of ['-1', '604801', 'hourly']) {
+      const { problems } = configErrorOf({ MAIL_CHECK_INTERVAL_SECONDS: bad });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toMatch(/^MAIL_CHECK_INTERVAL_SECONDS /);
     }
   });
 

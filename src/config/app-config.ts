@@ -51,6 +51,8 @@ export class AppConfig {
   // SPEC §15 device authorization
   /** How often each replica looks for device authorizations due to be polled. */
   devicePollCheckSeconds: number;
+  // SPEC §12 mail check
+  mailCheckIntervalSeconds: number;
   logLevel: LogLevel;
   production: boolean;
 
@@ -124,6 +126,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     webhookPollIntervalSeconds: dto.WEBHOOK_POLL_INTERVAL_SECONDS,
     // SPEC §15 device authorization
     devicePollCheckSeconds: dto.DEVICE_POLL_CHECK_SECONDS,
+    // SPEC §12 mail check
+    mailCheckIntervalSeconds: dto.MAIL_CHECK_INTERVAL_SECONDS,
     logLevel: dto.LOG_LEVEL,
     production,
   });

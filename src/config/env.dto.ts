@@ -179,6 +179,15 @@ export class EnvDto {
   @Max(3600)
   DEVICE_POLL_CHECK_SECONDS: number = 1;
 
+  // SPEC §12 mail check
+  /** Repeat each link's mail check this often in the background; 0: never. */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  @Max(604800)
+  MAIL_CHECK_INTERVAL_SECONDS: number = 0;
+
   @IsOptional()
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';

@@ -4,6 +4,7 @@ import { AddRefreshState1763920000000 } from './migrations/1763920000000-AddRefr
 import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-IndexLinkEventsByTime.js';
 import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWebhooks.js';
 import { AddLinkAccount1764002000000 } from './migrations/1764002000000-AddLinkAccount.js';
+import { AddLinkMail1764002000001 } from './migrations/1764002000001-AddLinkMail.js';
 import { AddLinkForecast1764003000001 } from './migrations/1764003000001-AddLinkForecast.js';
 import { AddNextClientSecret1764003000002 } from './migrations/1764003000002-AddNextClientSecret.js';
 import { AddKeyCredentials1764004000001 } from './migrations/1764004000001-AddKeyCredentials.js';
@@ -11,8 +12,9 @@ import { CreateDeviceAuthorizations1764005000001 } from './migrations/1764005000
 
 /**
  * Every migration, in timestamp order (the order they run in), listed explicitly: explicit
- * imports work the same under ESM, jest and the built app (TypeORM's glob loading does not). Entities are not listed here: each module
- * registers its own (TypeOrmModule.forFeature), and src/entities.ts lists them for the CLI.
+ * imports work the same under ESM, jest and the built app (TypeORM's glob loading does not).
+ * Entities are not listed here: each module registers its own (TypeOrmModule.forFeature), and
+ * src/entities.ts lists them for the CLI.
  */
 export const MIGRATIONS = [
   CreateApiKeys1763900000000,
@@ -21,6 +23,7 @@ export const MIGRATIONS = [
   IndexLinkEventsByTime1764000900000,
   CreateWebhooks1764001200000,
   AddLinkAccount1764002000000,
+  AddLinkMail1764002000001,
   AddLinkForecast1764003000001,
   AddNextClientSecret1764003000002,
   AddKeyCredentials1764004000001,

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { FieldError } from '../common/app-error.js';
+import { AppError, type FieldError } from '../common/app-error.js';
+import { AppConfig } from '../config/app-config.js';
+import { OutboundAddressRefused } from '../outbound/outbound.errors.js';
+import { configuredServers, mailSettingsErrors, type MailSettings } from './link-mail-settings.js';
 import { OutboundPolicy } from '../outbound/outbound-policy.js';
 import { getProviderPreset } from '../providers/provider-preset.js';
 import type { LinkConfiguration } from './link-configuration.js';
@@ -23,7 +26,31 @@ type Endpoints = Pick<LinkConfiguration, 'provider' | 'tenant' | 'cloud'> &
  */
 @Injectable()
 export class LinkEndpointPolicy {
-  constructor(private readonly policy: OutboundPolicy) {}
+  constructor(
+    private readonly policy: OutboundPolicy,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * The mail servers of a link (SPEC §12): plain text only with ALLOW_INSECURE_ENDPOINTS, and
+   * each host through the outbound policy (the mail check checks again when it connects).
+   *
+   * @throws AppError validation_failed for security "none"; endpoint_not_allowed naming each host
+   */
+  async checkMail(mail: MailSettings): Promise<void> {
+    const insecure = mailSettingsErrors(mail, this.config.allowInsecureEndpoints);
+    if (insecure.length > 0) throw AppError.validation(insecure);
+    const errors: FieldError[] = [];
+    for (const { protocol, server } of configuredServers(mail)) {
+      try {
+        await this.policy.checkOutboundAddress(server.host);
+      } catch (error) {
+        if (error instanceof OutboundAddressRefused)
+          errors.push({ field: `mail.${protocol}.host`, message: error.message });
+      }
+    }
+    if (errors.length > 0) throw LinkErrors.endpointNotAllowed(errors);
+  }
 
   /**
    * Checks the endpoints an admin chose (or discovery returned). A preset's own endpoints are

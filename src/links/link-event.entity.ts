@@ -17,6 +17,8 @@ export const LINK_EVENT_TYPES = [
   'token_rejected',
   // SPEC §13 overlapping client secrets
   'client_secret_promoted',
+  'mail_check_failed',
+  'mail_check_succeeded',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

@@ -6,14 +6,29 @@ import {
   IsBoolean,
   IsIn,
   IsISO8601,
+  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
+  Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
+import { isSaslUser, MAX_SASL_USER_LENGTH } from '../common/sasl-user.js';
+import {
+  MAIL_PROTOCOLS,
+  MAIL_SECURITY,
+  type MailCheck,
+  type MailProtocol,
+  type MailSecurity,
+  type MailSettings,
+} from './link-mail-settings.js';
 import type { JsonObject } from '../common/json.js';
 import { PageQueryDto } from '../common/pagination.dto.js';
 import {
@@ -46,6 +61,81 @@ const nullable = (_dto: object, value: unknown): boolean => value !== null;
  * them (UpdateLinkDto). The other way round, with `declare` to make fields required, the
  * inherited @IsOptional() still skipped them when absent: `{}` passed validation and was a 500.
  */
+/** A host name or address: letters, digits, dots, hyphens, colons (IPv6); no scheme, no port. */
+const MAIL_HOST = /^[A-Za-z0-9.:-]{1,253}$/;
+
+export class MailServerDto {
+  @ApiProperty({ example: 'imap.example.com', maxLength: 253 })
+  @IsString()
+  @Matches(MAIL_HOST, { message: 'host must be a host name or IP address' })
+  host: string;
+
+  @ApiProperty({ minimum: 1, maximum: 65535, example: 993 })
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  port: number;
+
+  @ApiProperty({
+    enum: MAIL_SECURITY,
+    description:
+      'tls: TLS from the start; starttls: upgraded; none: only with ALLOW_INSECURE_ENDPOINTS',
+  })
+  @IsIn(MAIL_SECURITY)
+  security: MailSecurity;
+}
+
+/** SPEC §12: the servers the mail check logs into. */
+export class MailSettingsDto {
+  @ApiPropertyOptional({
+    maxLength: MAX_SASL_USER_LENGTH,
+    description: "The mailbox login; default: the account's e-mail (else username)",
+  })
+  @IsOptional()
+  @IsString()
+  @ValidateBy({
+    name: 'isSaslUser',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isSaslUser(value),
+      defaultMessage: () =>
+        `user must be 1-${MAX_SASL_USER_LENGTH} characters without whitespace or control characters`,
+    },
+  })
+  user?: string;
+
+  @ApiPropertyOptional({ type: MailServerDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => MailServerDto)
+  imap?: MailServerDto;
+
+  @ApiPropertyOptional({ type: MailServerDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => MailServerDto)
+  pop3?: MailServerDto;
+
+  @ApiPropertyOptional({ type: MailServerDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => MailServerDto)
+  smtp?: MailServerDto;
+}
+
+export class MailCheckResultDto {
+  @ApiProperty({ enum: MAIL_PROTOCOLS }) protocol: MailProtocol;
+  @ApiProperty() ok: boolean;
+  @ApiProperty({ type: String, nullable: true, example: 'XOAUTH2' }) mechanism: string | null;
+  @ApiProperty() latencyMs: number;
+  @ApiProperty({ description: "The server's answer verbatim (its refusal when ok is false)" })
+  serverResponse: string;
+}
+
+export class MailCheckDto {
+  @ApiProperty({ format: 'date-time' }) checkedAt: string;
+  @ApiProperty({ type: [MailCheckResultDto] }) results: MailCheckResultDto[];
+}
+
 export class CreateLinkDto {
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'Support mailbox' })
   @IsString()
@@ -227,6 +317,16 @@ export class CreateLinkDto {
   @MinLength(1)
   @MaxLength(16384)
   privateKey?: string | null;
+  @ApiPropertyOptional({
+    type: MailSettingsDto,
+    nullable: true,
+    description: 'Mail servers for POST /mail-check (SPEC §12); null removes them',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => MailSettingsDto)
+  mail?: MailSettingsDto | null;
 }
 
 /** PATCH: any field of a link; changing client id, endpoints or scopes voids the grant. */
@@ -339,6 +439,9 @@ export class LinkResponseDto {
       "Who consented, from the ID token (SPEC §12); null before consent or when the provider did not say (add the 'openid' scope, and 'email' for the address)",
   })
   account: LinkAccount | null;
+  @ApiProperty({ type: MailSettingsDto, nullable: true }) mail: MailSettings | null;
+  @ApiProperty({ type: MailCheckDto, nullable: true, description: 'The last mail check' })
+  mailCheck: MailCheck | null;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
   static from(link: LinkEntity, redirectUrl: string, now: Date = new Date()): LinkResponseDto {
@@ -375,6 +478,8 @@ export class LinkResponseDto {
       nextRisk: nextRisk(link, now),
       hasPrivateKey: link.certificate != null,
       account: link.account,
+      mail: link.mail,
+      mailCheck: link.mailCheck,
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../common/json.js';
+import type { MailCheck, MailSettings } from './link-mail-settings.js';
 import { Check, Column, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 export const LINK_STATUSES = [
@@ -177,6 +178,18 @@ export class LinkEntity {
   /** Who consented (SPEC §12); written with the grant by TokenWriter. */
   @Column({ type: 'jsonb', nullable: true })
   account: LinkAccount | null;
+
+  /** Mail servers the mail check logs into (SPEC §12); written by links/. */
+  @Column({ type: 'jsonb', nullable: true })
+  mail: MailSettings | null;
+
+  /** The last mail check; written by mail/ only. */
+  @Column({ name: 'mail_check', type: 'jsonb', nullable: true })
+  mailCheck: MailCheck | null;
+
+  /** When the background mail check is due again (MAIL_CHECK_INTERVAL_SECONDS); mail/ claims it. */
+  @Column({ name: 'mail_check_due_at', type: 'timestamptz', nullable: true })
+  mailCheckDueAt: Date | null;
 
   /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })

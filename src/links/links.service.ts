@@ -19,6 +19,7 @@ import {
 } from '../providers/client-key.js';
 import { resolvePrivateKeyChange, type PrivateKeyChange } from './link-credentials.js';
 import { LinkConfigurator } from './link-configurator.js';
+import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
 import { LinkEventsService } from './link-events.service.js';
@@ -42,6 +43,7 @@ export class LinksService {
     private readonly configurator: LinkConfigurator,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
+    private readonly endpointPolicy: LinkEndpointPolicy,
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
@@ -49,8 +51,10 @@ export class LinksService {
       clientSecretExpiresAt,
       nextClientSecret,
       nextClientSecretExpiresAt,
+      mail,
       ...configurationInput
     } = input;
+    if (mail) await this.endpointPolicy.checkMail(mail);
     const stored = await this.configurator.configure({
       ...configurationInput,
       grantType: input.grantType ?? 'authorization_code',
@@ -67,6 +71,7 @@ export class LinksService {
         clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
         ...this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
         ...keyColumns,
+        mail: mail ? { ...mail } : null,
         status: 'pending_authorization',
         configVersion: 1,
         refreshTokenPresent: false,
@@ -138,8 +143,10 @@ export class LinksService {
       nextClientSecret,
       nextClientSecretExpiresAt,
       privateKey,
+      mail,
       ...configurationPatch
     } = patch;
+    if (mail) await this.endpointPolicy.checkMail(mail);
     const merged = mergeLinkPatch(current, configurationPatch);
     const stored = await this.configurator.configure(merged.input, {
       link: current,
@@ -178,6 +185,7 @@ export class LinksService {
         );
       else if (nextClientSecretExpiresAt !== undefined)
         changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
+      if (mail !== undefined) changes.mail = mail === null ? null : { ...mail };
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
       Object.assign(changes, keyColumns);

@@ -10,6 +10,17 @@ describe('mailboxFor', () => {
     expect(mailboxFor({ account: { ...account, email: null } })).toBe('alice');
   });
 
+  it("puts the link's mail.user between the requested user and the account", () => {
+    expect(mailboxFor({ requestedUser: 'a@example.com', mailUser: 'm@example.com', account })).toBe(
+      'a@example.com',
+    );
+    expect(mailboxFor({ mailUser: 'm@example.com', account })).toBe('m@example.com');
+    // An app-only token: no account, the admin's mailbox.
+    expect(mailboxFor({ mailUser: 'helpdesk@example.com', account: null })).toBe(
+      'helpdesk@example.com',
+    );
+  });
+
   it('is null when nothing is known (an app-only token without user)', () => {
     expect(mailboxFor({ account: { subject: 's', email: null, username: null } })).toBeNull();
     expect(mailboxFor({ account: null })).toBeNull();

@@ -19,10 +19,12 @@ export interface TokenRow {
   refresh_not_before: Date | null;
   last_error: LinkLastError | null;
   account: LinkAccount | null;
+  mail_user: string | null;
 }
 
 export const TOKEN_COLUMNS = `id, status, grant_type, access_token_encrypted, token_type, access_token_expires_at,
-  last_refreshed_at, granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error, account`;
+  last_refreshed_at, granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error, account,
+  mail->>'user' AS mail_user`;
 
 /** A row's token state, its access token decrypted (once: callers pass the state around). */
 export function tokenStateOf(
@@ -48,5 +50,6 @@ export function tokenStateOf(
     refreshNotBefore: row.refresh_not_before ? new Date(row.refresh_not_before) : null,
     lastError: row.last_error,
     account: row.account,
+    mailUser: row.mail_user,
   };
 }

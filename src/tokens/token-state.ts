@@ -25,6 +25,8 @@ export interface TokenState {
   lastError: { code: string; message: string; at: string } | null;
   /** Who consented (SPEC §12), null when unknown. */
   account: LinkAccount | null;
+  /** The mailbox the admin named in the link's mail settings (SPEC §12, §15), null when none. */
+  mailUser: string | null;
 }
 
 /** Clock skew allowed between Outlink and the provider; the only margin (SPEC §10). */

@@ -87,7 +87,11 @@ export class TokensController {
 /** The answer of GET /token and POST /token/renew. */
 function tokenResponse(state: TokenState, query: TokenQuery): TokenResponseDto {
   const accessToken = state.accessToken!;
-  const mailbox = mailboxFor({ requestedUser: query.user, account: state.account });
+  const mailbox = mailboxFor({
+    requestedUser: query.user,
+    mailUser: state.mailUser,
+    account: state.account,
+  });
   if (query.format !== undefined && mailbox === null)
     throw TokenErrors.mailboxRequired(query.format, state.grantType);
   return {

@@ -24,6 +24,6 @@ import { TokensController } from './tokens.controller.js';
     BackgroundRefresh,
     LinkStatusGauge,
   ],
-  exports: [TokenWriter],
+  exports: [TokenWriter, TokenService],
 })
 export class TokensModule {}

@@ -45,6 +45,7 @@ const INVENTORY: Record<string, Access> = {
   'POST /v1/links/:id/client-secret/promote': 'admin',
   // SPEC §15
   'GET /v1/links/:id/certificate': 'admin',
+  'POST /v1/links/:id/mail-check': 'admin',
 };
 /** Swagger UI and its document are served by Fastify plugins, outside Nest's guard. */
 const SWAGGER_UI = /^\/docs(\/|$)/;

@@ -303,7 +303,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
-          introspection: { enabled: true },
+          introspection: {
+            enabled: true,
+            // A resource server (Dovecot in the mail tests) introspects with this client.
+            allowedPolicy: (
+              _ctx: unknown,
+              client: { clientId: string },
+              token: { clientId?: string },
+            ) => token.clientId === client.clientId,
+          },
           deviceFlow: { enabled: options.deviceFlow === true },
           revocation: {
             enabled: true,
