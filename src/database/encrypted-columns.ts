@@ -39,6 +39,12 @@ export const LINK_PRIVATE_KEY: EncryptedColumn = {
   idColumn: 'id',
   column: 'private_key_encrypted',
 };
+// SPEC §15 jwt_bearer: the service account key file.
+export const LINK_SERVICE_ACCOUNT_KEY: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'service_account_key_encrypted',
+};
 
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
@@ -49,4 +55,5 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   WEBHOOK_SECRET,
   // SPEC §15
   LINK_PRIVATE_KEY,
+  LINK_SERVICE_ACCOUNT_KEY,
 ];

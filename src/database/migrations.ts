@@ -6,6 +6,7 @@ import { IndexLinkEventsByTime1764000900000 } from './migrations/1764000900000-I
 import { CreateWebhooks1764001200000 } from './migrations/1764001200000-CreateWebhooks.js';
 // SPEC §15 credentials beyond the client secret
 import { AddKeyCredentials1764004000001 } from './migrations/1764004000001-AddKeyCredentials.js';
+import { AddServiceAccountKeys1764004000002 } from './migrations/1764004000002-AddServiceAccountKeys.js';
 
 /**
  * Every migration, in order, listed explicitly: explicit imports work the same under ESM, jest and
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateWebhooks1764001200000,
   // SPEC §15 credentials beyond the client secret
   AddKeyCredentials1764004000001,
+  AddServiceAccountKeys1764004000002,
 ];

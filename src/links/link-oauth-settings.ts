@@ -1,6 +1,11 @@
 import type { KeyRing } from '../crypto/key-ring.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
-import { LINK_CLIENT_SECRET, LINK_PRIVATE_KEY } from '../database/encrypted-columns.js';
+import {
+  LINK_CLIENT_SECRET,
+  LINK_PRIVATE_KEY,
+  LINK_SERVICE_ACCOUNT_KEY,
+} from '../database/encrypted-columns.js';
+import { parseServiceAccountKey } from '../providers/service-account-key.js';
 import { parseClientKey } from '../providers/client-key.js';
 import type { ProviderClientSettings } from '../providers/provider-client.js';
 import type { LinkEntity } from './link.entity.js';
@@ -39,6 +44,17 @@ export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderCl
             certificate: link.certificate,
           }
         : null,
+    assertionGrant: link.serviceAccountKeyEncrypted
+      ? {
+          key: parseServiceAccountKey(
+            keyRing.decrypt(
+              link.serviceAccountKeyEncrypted,
+              encryptionContext(LINK_SERVICE_ACCOUNT_KEY, link.id),
+            ),
+          ),
+          subject: link.subject,
+        }
+      : null,
     server: {
       issuer: expectedIssuer(link),
       authorizationEndpoint: link.authorizationEndpoint,
@@ -55,4 +71,5 @@ export const LINK_SECRET_COLUMNS = [
   'refreshTokenEncrypted',
   // SPEC §15
   'privateKeyEncrypted',
+  'serviceAccountKeyEncrypted',
 ] as const;

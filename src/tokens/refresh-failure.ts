@@ -1,5 +1,5 @@
 import type { AppError } from '../common/app-error.js';
-import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
+import type { GrantType, LinkLastError, LinkStatus } from '../links/link.entity.js';
 import type { ProviderCallError } from '../providers/provider-error.js';
 import { nextAttemptDelayMs } from './refresh-backoff.js';
 import { TokenErrors } from './tokens.errors.js';
@@ -22,12 +22,27 @@ export interface RefreshFailure {
  */
 export function describeRefreshFailure(
   error: ProviderCallError,
-  link: { status: LinkStatus; refreshFailures: number },
+  link: { status: LinkStatus; refreshFailures: number; grantType?: GrantType },
   now: Date = new Date(),
   random: () => number = Math.random,
 ): RefreshFailure {
   const at = now.toISOString();
   const said = error.description ? ` (${error.description})` : '';
+  // SPEC §15: a refused assertion is fixed by the admin (key, subject, delegation), not by consent.
+  if (link.grantType === 'jwt_bearer' && error.kind === 'invalid_grant') {
+    const lastError = {
+      code: 'invalid_grant',
+      message: `The provider refused the signed assertion${said}: check the service account key, the subject and (Google) the domain-wide delegation of the client id and scopes.`,
+      at,
+    };
+    return {
+      status: 'error',
+      lastError,
+      error: TokenErrors.linkError({ lastError }),
+      notBefore: null,
+      failures: 0,
+    };
+  }
   switch (error.kind) {
     case 'invalid_grant': {
       const lastError = {

@@ -172,13 +172,15 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       tokens =
         link.grantType === 'client_credentials'
           ? await this.oauth.clientCredentials(settings, link.scopes)
-          : await this.oauth.refresh(
-              settings,
-              this.keyRing.decrypt(
-                link.refreshTokenEncrypted!,
-                encryptionContext(LINK_REFRESH_TOKEN, link.id),
-              ),
-            );
+          : link.grantType === 'jwt_bearer' // SPEC §15: a fresh assertion per token
+            ? await this.oauth.jwtBearer(settings, link.scopes)
+            : await this.oauth.refresh(
+                settings,
+                this.keyRing.decrypt(
+                  link.refreshTokenEncrypted!,
+                  encryptionContext(LINK_REFRESH_TOKEN, link.id),
+                ),
+              );
     } catch (error) {
       endTimer();
       if (!(error instanceof ProviderCallError)) {

@@ -73,7 +73,8 @@ export function assertRenewable(state: TokenState): void {
     case 'connected':
       return;
     case 'pending_authorization':
-      if (state.grantType === 'client_credentials') return; // connects with its first token
+      // Connects with its first token (SPEC §15: so does a jwt_bearer link).
+      if (state.grantType === 'client_credentials' || state.grantType === 'jwt_bearer') return;
       throw TokenErrors.notConnected();
     case 'reauthorization_required':
       throw TokenErrors.reauthorizationRequired(state);
