@@ -1,14 +1,14 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Logger, PinoLogger } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import type { ChildLoggerOptions, DestinationStream } from 'pino';
 import { AppModule, type AppRuntime } from './app.module.js';
 import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
 import { useStrictJsonBodies } from './common/json-body.js';
-import { createRootLogger } from './common/logging.js';
+import { createRootLogger, withRequestId } from './common/logging.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { buildOpenApiDocument, DOCS_PATH, setUpSwaggerUi } from './common/openapi.js';
 import { useSecurityHeaders } from './common/security-headers.js';
@@ -29,6 +29,13 @@ function requestIdFor(request: IncomingMessage): string {
   return id;
 }
 
+/** Fastify's request logger, without the pino binding that costs a redaction per request. */
+const requestLogger = (
+  parent: FastifyBaseLogger,
+  bindings: Record<string, unknown>,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger => withRequestId(parent.child({}, options), String(bindings.requestId));
+
 /** Builds the whole application on the Fastify adapter; main.ts and the tests share it. */
 export async function createApp(
   runtime: AppRuntime,
@@ -42,6 +49,7 @@ export async function createApp(
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: requestLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     // SPEC §11: the client address that the failed-auth limit and the logs use.
     trustProxy: fastifyTrustProxy(runtime.config.trustProxy),
@@ -67,7 +75,7 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   useStrictJsonBodies(fastify);
-  await useSecurityHeaders(app, DOCS_PATH);
+  useSecurityHeaders(app, DOCS_PATH);
   const { onRoute } = options;
   if (onRoute) {
     fastify.addHook('onRoute', (route) => {
@@ -76,21 +84,29 @@ export async function createApp(
   }
   // Logs made through Nest's Logger while a request is handled carry its request id. preHandler,
   // not onRequest: the body has been read by then, and stream callbacks would drop the context.
+  // The context's logger is a child without bindings (cheap) marked with the request id.
   const requestLogContext = await app.resolve(PinoLogger);
+  const runWithRequestId = (request: FastifyRequest, done: () => void): void => {
+    withRequestId(requestLogContext.logger, request.id);
+    done();
+  };
   fastify.addHook('preHandler', (request, _reply, done) =>
-    requestLogContext.runInContext(done, { bindings: { requestId: request.id } }),
+    requestLogContext.runInContext(() => runWithRequestId(request, done), { bindings: {} }),
   );
+  // Callback hooks, not async ones: each async hook is one more promise on every request.
   const metrics = app.get(MetricsService);
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
+    done(null, payload);
   });
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     metrics.observeHttpRequest(
       request.method,
       request.routeOptions.url,
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   setUpSwaggerUi(app, buildOpenApiDocument(app));

@@ -5,6 +5,10 @@ import { AuthorizationRequestEntity } from './oauth/authorization-request.entity
 // SPEC §13 webhooks
 import { WebhookDeliveryEntity } from './webhooks/webhook-delivery.entity.js';
 import { WebhookEntity } from './webhooks/webhook.entity.js';
+// SPEC §13 forecast
+import { LinkExpiryNoticeEntity } from './links/link-expiry-notice.entity.js';
+// SPEC §15 device authorization
+import { DeviceAuthorizationEntity } from './oauth/device-authorization.entity.js';
 
 /**
  * Every entity of every module, for what runs outside Nest: the migration CLI (data-source.ts) and
@@ -19,4 +23,8 @@ export const ENTITIES = [
   // SPEC §13 webhooks
   WebhookEntity,
   WebhookDeliveryEntity,
+  // SPEC §13 forecast
+  LinkExpiryNoticeEntity,
+  // SPEC §15 device authorization
+  DeviceAuthorizationEntity,
 ];

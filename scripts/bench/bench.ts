@@ -6,9 +6,11 @@
  * Environment (all optional): BENCH_DATABASE_URL (an admin connection to PostgreSQL, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_FLEET_SIZES and BENCH_PGLITE_FLEET_SIZES
  * (comma-separated), BENCH_DURATION_SECONDS, BENCH_PROFILE (auto | always | never),
- * BENCH_BACKENDS (postgresql,pglite).
+ * BENCH_BACKENDS (postgresql,pglite), BENCH_OUTPUT_DIR (where BENCHMARKS.md, the chart and the
+ * profiles go; default the repository), BENCH_SMOKE=1 (a run of a few seconds that proves every
+ * part works and measures nothing worth reading: test/scripts runs it; set BENCH_OUTPUT_DIR).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +41,8 @@ import { runStampede } from './stampede.js';
 const HOT_PATH_LINKS = 100;
 const openDatabases = new Set<BenchDatabase>();
 const CHART_PATH = 'benchmarks/hot-path-latency.svg';
+/** The profile table of issue 10's speed work, kept by hand and copied into BENCHMARKS.md. */
+const PROFILE_STEPS_PATH = 'benchmarks/hot-path-profile.md';
 
 const sizes = (value: string | undefined, fallback: number[]): number[] =>
   value === undefined
@@ -48,7 +52,23 @@ const sizes = (value: string | undefined, fallback: number[]): number[] =>
         .map((entry) => Number(entry.trim()))
         .filter((entry) => Number.isInteger(entry) && entry > 0);
 
+/** BENCH_SMOKE=1: every scenario once, as small as it can be. */
+const SMOKE_SETTINGS: BenchSettings = {
+  durationSeconds: 1,
+  warmupSeconds: 0,
+  connections: 4,
+  stampedeRequests: 20,
+  fleetSizes: { postgresql: [20], pglite: [20] },
+  fleetLoadRate: 20,
+  fleetTimeoutSeconds: 60,
+  refreshLeadSeconds: 300,
+  refreshConcurrency: 64,
+  profile: 'never',
+  quietWaitSeconds: 0,
+};
+
 function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
+  if (env.BENCH_SMOKE === '1') return SMOKE_SETTINGS;
   const profile = env.BENCH_PROFILE ?? 'auto';
   if (profile !== 'auto' && profile !== 'always' && profile !== 'never')
     throw new Error('BENCH_PROFILE must be auto, always or never');
@@ -68,6 +88,15 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
     profile,
     quietWaitSeconds: Number(env.BENCH_QUIET_WAIT_SECONDS ?? 10),
   };
+}
+
+/** The command as run, with the BENCH_ variables that shaped it. */
+function benchCommand(env: NodeJS.ProcessEnv): string {
+  const variables = Object.keys(env)
+    .filter((name) => name.startsWith('BENCH_') && name !== 'BENCH_DATABASE_URL')
+    .sort()
+    .map((name) => `${name}=${env[name]}`);
+  return [...variables, 'npm run bench'].join(' ');
 }
 
 async function postgresVersion(adminUrl: string): Promise<string> {
@@ -113,7 +142,8 @@ async function main(): Promise<void> {
   const encryptionKeys = generateEncryptionKeyEntry('bench');
   const provider = new FakeTokenEndpoint();
   const workDir = mkdtempSync(join(tmpdir(), 'outlink-bench-logs-'));
-  const profileDir = join(root, 'benchmarks/profiles');
+  const outputDir = resolve(process.env.BENCH_OUTPUT_DIR ?? root);
+  const profileDir = join(outputDir, 'benchmarks/profiles');
   mkdirSync(profileDir, { recursive: true });
   const context: BenchContext = {
     root,
@@ -132,14 +162,14 @@ async function main(): Promise<void> {
 
   const results: BenchResults = {
     environment: {
-      command: 'npm run bench',
+      command: benchCommand(process.env),
       date: new Date().toISOString(),
       cores: cpus().length,
       cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
       totalMemoryBytes: totalmem(),
       node: process.version,
       os: `${osType()} ${release()}`,
-      postgresVersion: await postgresVersion(adminUrl),
+      postgresVersion: backends.includes('postgresql') ? await postgresVersion(adminUrl) : '-',
       pgliteVersion: (
         JSON.parse(
           readFileSync(join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8'),
@@ -215,10 +245,14 @@ async function main(): Promise<void> {
     ]),
     5,
   );
-  mkdirSync(join(root, 'benchmarks'), { recursive: true });
-  writeFileSync(join(root, CHART_PATH), svg);
-  const markdown = renderMarkdown(results);
-  writeFileSync(join(root, 'BENCHMARKS.md'), markdown);
+  mkdirSync(join(outputDir, 'benchmarks'), { recursive: true });
+  writeFileSync(join(outputDir, CHART_PATH), svg);
+  const stepsPath = join(root, PROFILE_STEPS_PATH);
+  const markdown = renderMarkdown(
+    results,
+    existsSync(stepsPath) ? readFileSync(stepsPath, 'utf8') : undefined,
+  );
+  writeFileSync(join(outputDir, 'BENCHMARKS.md'), markdown);
   console.log(`\n${markdown}`);
   rmSync(workDir, { recursive: true, force: true });
 }

@@ -2,7 +2,13 @@ import type { BenchSettings } from './bench-context.js';
 import type { Backend } from './bench-database.js';
 import { PROVIDER_LATENCY_MS } from './fake-token-endpoint.js';
 import type { FleetResult } from './fleet-refresh.js';
-import { hotPathTargetMet, P99_TARGET_MS, RATIO_TARGET, type HotPathResult } from './hot-path.js';
+import {
+  hotPathTargetMet,
+  p99TargetMet,
+  P99_TARGET_FACTOR,
+  RATIO_TARGET,
+  type HotPathResult,
+} from './hot-path.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import type { LoadResult } from './load.js';
 import type { StampedeResult } from './stampede.js';
@@ -87,12 +93,12 @@ function hotPathSection(results: BenchResults): string[] {
   if (postgres) {
     lines.push(
       '',
-      `**Target on PostgreSQL** (ratio >= ${RATIO_TARGET}, p99 <= ${P99_TARGET_MS} ms): ratio ${postgres.ratio.toFixed(2)} ${yesNo(postgres.ratio >= RATIO_TARGET)}, p99 ${ms(postgres.token.latencyMs.p99)} ms ${yesNo(postgres.token.latencyMs.p99 <= P99_TARGET_MS)} — overall ${hotPathTargetMet(postgres) ? '**met**' : '**missed**'}.`,
+      `**Target on PostgreSQL** (ratio >= ${RATIO_TARGET}, p99 <= ${P99_TARGET_FACTOR} x the bare route's): ratio ${postgres.ratio.toFixed(2)} ${yesNo(postgres.ratio >= RATIO_TARGET)}, p99 ${ms(postgres.token.latencyMs.p99)} ms against ${ms(P99_TARGET_FACTOR * postgres.bare.latencyMs.p99)} ms ${yesNo(p99TargetMet(postgres))} — overall ${hotPathTargetMet(postgres) ? '**met**' : '**missed**'}.`,
     );
   }
   lines.push(
     '',
-    `Reading the latencies: the saturated runs are closed-loop (each of the ${settings.connections} connections sends its next request as soon as the previous answer arrives), so by Little's law the mean latency is ${settings.connections} / throughput; a p99 of ${P99_TARGET_MS} ms at ${settings.connections} connections needs a mean of about half that, i.e. roughly ${int((settings.connections * 1000) / (P99_TARGET_MS / 2))} req/s from a server that shares the machine's cores with the load generator${postgres ? ` (the bare route managed ${int(postgres.bare.requestsPerSecond)} req/s with a p99 of ${ms(postgres.bare.latencyMs.p99)} ms in this run)` : ''}. The "1 connection" rows send one request at a time (the next leaves when the answer arrives): nothing queues, so they show the latency of the route itself. "Server CPU µs/request" is the service process's own CPU time (user + system, from /proc) divided by the answers: unlike requests/s it barely depends on what else runs on the machine, and bare CPU / token CPU is the ratio to expect with the load generator on another host.`,
+    `Reading the latencies: the saturated runs are closed-loop (each of the ${settings.connections} connections sends its next request as soon as the previous answer arrives), so by Little's law the mean latency is ${settings.connections} / throughput, and the p99 mostly queueing in front of a busy server: it follows the throughput${postgres ? ` (the bare route managed ${int(postgres.bare.requestsPerSecond)} req/s with a p99 of ${ms(postgres.bare.latencyMs.p99)} ms in this run)` : ''}. The "1 connection" rows send one request at a time (the next leaves when the answer arrives): nothing queues, so they show the latency of the route itself. "Server CPU µs/request" is the service process's own CPU time (user + system, from /proc) divided by the answers: unlike requests/s it barely depends on what else runs on the machine, and bare CPU / token CPU is the ratio to expect with the load generator on another host.`,
     '',
     `![Hot-path latency percentiles](${results.chartPath})`,
     '',
@@ -122,7 +128,7 @@ function hotPathSection(results: BenchResults): string[] {
       '',
       "The socket-write row is mostly time the process waited for a core (V8's profiler samples wall-clock time, and autocannon and PostgreSQL share the 2 cores): `strace -c -f -p <pid>` under the same load counts one `writev` per answer on both routes, at the same cost per call.",
       '',
-      `**Why the target is missed.** The bare route is Nest's minimum: routing, one handler, serialisation. A warm token request makes no database round trip (the replica's cache answers), but adds, in the order of the table: the global validation pipe (class-transformer builds a TokenQueryDto and class-validator checks it), the API-key guard (SHA-256 of the key, metadata lookups, the key cache), the request log context (an AsyncLocalStorage, which on Node 20 turns on async_hooks promise hooks that every promise of the request pays for), two pino child loggers with redaction (Fastify's request logger and the log context's), Nest's interceptor pipeline, a bigger reply, and prom-client's histogram. Each costs a few µs; together they are about ${(tokenMicros(100) / bareMicros(100)).toFixed(1)} times the bare route's CPU. Reaching ${RATIO_TARGET} would mean serving the token route outside Nest's pipeline, with its own authentication and validation: we chose not to, so that the token route cannot drift from the guard, pipe and error filter every other route uses. Unqueued (the "1 connection" rows), the token route's p99 is ${ms(run.oneConnection.token.latencyMs.p99)} ms against the target's ${P99_TARGET_MS} ms: the p99 of the saturated run is queueing in front of a busy server.`,
+      `**What is left.** The bare route is Nest's minimum: routing, one handler, serialisation. A warm token request makes no database round trip (the replica's cache answers), and since issue 10 stays inside Nest's guard, exception filter and logging while doing the minimum there (see the step table below): what remains is Nest's guard and router pipeline itself, the API-key guard (SHA-256 of the presented key, the cached principal), the request log context (an AsyncLocalStorage, which on Node 20 gives every promise of the request an async_hooks cost), a bigger reply, and prom-client's histogram; together about ${(tokenMicros(100) / bareMicros(100)).toFixed(1)} times the bare route's CPU in this profile. Unqueued (the "1 connection" rows), the token route's p99 is ${ms(run.oneConnection.token.latencyMs.p99)} ms.`,
       '',
       '| self time by module (token) | % |',
       '|---|---:|',
@@ -225,7 +231,13 @@ function fleetSection(results: BenchResults): string[] {
   return lines;
 }
 
-export function renderMarkdown(results: BenchResults): string {
+/** The hand-kept table of the speed work (benchmarks/hot-path-profile.md), one level down. */
+function profileStepsSection(steps: string | undefined): string[] {
+  if (steps === undefined) return [];
+  return ['', steps.trim().replace(/^(#+) /gm, '#$1 ')];
+}
+
+export function renderMarkdown(results: BenchResults, profileSteps?: string): string {
   const { environment: env, settings } = results;
   return [
     '# Benchmarks',
@@ -249,6 +261,7 @@ export function renderMarkdown(results: BenchResults): string {
     `- Settings: ${JSON.stringify(settings)}`,
     '',
     ...hotPathSection(results),
+    ...profileStepsSection(profileSteps),
     '',
     ...stampedeSection(results),
     '',

@@ -1,4 +1,4 @@
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { hash, randomInt, timingSafeEqual } from 'node:crypto';
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const API_KEY_PREFIX = 'olk_';
@@ -16,9 +16,10 @@ export function generateApiKey(): string {
 /**
  * The stored form of a key. Keys are long random strings, not passwords, so a fast unsalted
  * SHA-256 is enough (no dictionary to attack) and lets a key be found by an indexed lookup.
+ * The one-shot crypto.hash: every request hashes its key, and it costs a third of a Hash object.
  */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** Constant-time comparison of two hex hashes of equal length. */

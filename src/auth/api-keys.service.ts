@@ -25,8 +25,11 @@ export const USAGE_FLUSH_INTERVAL_MS = 2_000;
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ApiKeysService.name);
-  /** lastUsedAt is batched (SPEC §10) so that authenticating costs no write per request. */
-  private pendingUsage = new Map<string, Date>();
+  /**
+   * lastUsedAt is batched (SPEC §10) so that authenticating costs no write per request:
+   * key id -> when it was last used (epoch ms), written to last_used_at by flushUsage.
+   */
+  private pendingUsage = new Map<string, number>();
   private readonly cache: ApiKeyCache;
 
   constructor(
@@ -128,16 +131,26 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
     this.pendingUsage.delete(id);
   }
 
-  /** The principal for a presented key, or undefined when no such key exists. */
-  async authenticate(presentedKey: string): Promise<ApiKeyPrincipal | undefined> {
+  /**
+   * The principal for a presented key, or undefined when no such key exists. A cached key is
+   * answered at once, not through a promise: this runs on every request of the hot path
+   * (SPEC §7), where each promise costs (issue 10); only a cache miss waits for the database.
+   */
+  authenticate(presentedKey: string): ApiKeyPrincipal | Promise<ApiKeyPrincipal | undefined> {
     const presentedHash = hashApiKey(presentedKey);
     // A Map lookup is not constant-time, but it compares hashes, which tell an attacker nothing
     // about any key.
     const cached = this.cache.get(presentedHash);
     if (cached !== undefined) {
-      this.pendingUsage.set(cached.id, new Date());
+      this.pendingUsage.set(cached.id, Date.now());
       return cached;
     }
+    return this.authenticateFromDatabase(presentedHash);
+  }
+
+  private async authenticateFromDatabase(
+    presentedHash: string,
+  ): Promise<ApiKeyPrincipal | undefined> {
     const fill = this.cache.startFill();
     const entity = await this.apiKeys.findOne({
       where: { keyHash: presentedHash },
@@ -151,7 +164,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
       linkIds: entity.linkIds,
     };
     this.cache.set(presentedHash, principal, fill);
-    this.pendingUsage.set(entity.id, new Date());
+    this.pendingUsage.set(entity.id, Date.now());
     return principal;
   }
 
@@ -166,7 +179,7 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
            FROM unnest($1::uuid[], $2::timestamptz[]) AS usage(id, used_at)
           WHERE api_keys.id = usage.id
             AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < usage.used_at)`,
-        [[...batch.keys()], [...batch.values()].map((usedAt) => usedAt.toISOString())],
+        [[...batch.keys()], [...batch.values()].map((usedAt) => new Date(usedAt).toISOString())],
       );
     } catch (error) {
       // Keep the batch for the next flush (e.g. the database is restarting); newer uses win.

@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'endpoint_not_allowed'
   | 'provider_unavailable'
   | 'internal_error'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'account_mismatch';
 
 export interface FieldError {
   field: string;

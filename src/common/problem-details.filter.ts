@@ -68,6 +68,8 @@ export function describeErrorCode(code: ErrorCode): { status: number; title: str
       return { status: 500, title: 'Internal server error' };
     case 'service_unavailable':
       return { status: 503, title: 'Service unavailable' };
+    case 'account_mismatch':
+      return { status: 409, title: 'Consent by another account' };
   }
 }
 

@@ -1,5 +1,6 @@
-import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet, { type HelmetOptions } from 'helmet';
 
 /**
  * API answers are JSON that no browser should render, frame or let load anything: the strictest
@@ -31,31 +32,48 @@ const DOCS_POLICY = {
   },
 };
 
+const helmetOptions = (contentSecurityPolicy: HelmetOptions['contentSecurityPolicy']) => ({
+  contentSecurityPolicy,
+  xFrameOptions: { action: 'deny' as const },
+  strictTransportSecurity: false,
+});
+
 /**
- * Security headers on every answer (SPEC §11) with @fastify/helmet: `nosniff`, no framing
+ * The headers helmet sets with these options, captured once. Our policies are constant (no
+ * nonces), so every answer gets the same values; @fastify/helmet rebuilt the helmet middleware,
+ * CSP parsing included, for every request, in two hooks (issue 10: the token route's speed).
+ */
+export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string) => void (headers[name.toLowerCase()] = value),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
+  return headers;
+}
+
+/**
+ * Security headers on every answer (SPEC §11), as helmet computes them: `nosniff`, no framing
  * (`X-Frame-Options: DENY` and `frame-ancestors 'none'`), and a CSP per kind of route.
  * HSTS is left to whoever terminates TLS (Outlink speaks plain HTTP behind it), where
  * includeSubDomains is a decision about the whole domain, not about this service.
- * Must run before the routes are registered (the docs routes' policy is attached as they are).
+ * Must run before the routes are registered (the docs routes' headers are attached as they are).
  */
-export async function useSecurityHeaders(
-  app: NestFastifyApplication,
-  docsPath: string,
-): Promise<void> {
+export function useSecurityHeaders(app: NestFastifyApplication, docsPath: string): void {
+  const apiHeaders = helmetHeaders(helmetOptions(API_POLICY));
+  const docsHeaders = helmetHeaders(helmetOptions(DOCS_POLICY));
   const docsPrefix = `/${docsPath}`;
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRoute', (route) => {
-      if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) {
-        route.config = { ...route.config, helmet: { contentSecurityPolicy: DOCS_POLICY } };
-      }
-    });
-  const options: FastifyHelmetOptions = {
-    global: true,
-    contentSecurityPolicy: API_POLICY,
-    xFrameOptions: { action: 'deny' },
-    strictTransportSecurity: false,
-  };
-  await app.register(fastifyHelmet, options);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRoute', (route) => {
+    if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) {
+      route.config = { ...route.config, securityHeaders: docsHeaders };
+    }
+  });
+  // onRequest, so that answers a route or an error handler writes later can still replace them.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const config = request.routeOptions.config as { securityHeaders?: Record<string, string> };
+    void reply.headers(config.securityHeaders ?? apiHeaders);
+    done();
+  });
 }

@@ -41,6 +41,8 @@ describe('loadConfig', () => {
       minRefreshIntervalSeconds: 30,
       eventRetentionDays: 180,
       webhookPollIntervalSeconds: 5,
+      // SPEC §15 device authorization
+      devicePollCheckSeconds: 1,
       logLevel: 'info',
       production: false,
     });
@@ -155,6 +157,16 @@ describe('loadConfig', () => {
       const { problems } = configErrorOf({ WEBHOOK_POLL_INTERVAL_SECONDS: bad });
       expect(problems.length).toBeGreaterThan(0);
       for (const problem of problems) expect(problem).toMatch(/^WEBHOOK_POLL_INTERVAL_SECONDS /);
+    }
+  });
+
+  // SPEC §15 device authorization
+  it('reads DEVICE_POLL_CHECK_SECONDS within 1-3600', () => {
+    expect(loadConfig({ DEVICE_POLL_CHECK_SECONDS: '7' }).devicePollCheckSeconds).toBe(7);
+    for (const bad of ['0', '3601', 'often']) {
+      const { problems } = configErrorOf({ DEVICE_POLL_CHECK_SECONDS: bad });
+      expect(problems.length).toBeGreaterThan(0);
+      for (const problem of problems) expect(problem).toMatch(/^DEVICE_POLL_CHECK_SECONDS /);
     }
   });
 

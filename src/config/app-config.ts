@@ -48,6 +48,9 @@ export class AppConfig {
   // SPEC §13 webhooks
   /** How often each replica looks for due webhook deliveries. */
   webhookPollIntervalSeconds: number;
+  // SPEC §15 device authorization
+  /** How often each replica looks for device authorizations due to be polled. */
+  devicePollCheckSeconds: number;
   logLevel: LogLevel;
   production: boolean;
 
@@ -119,6 +122,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     eventRetentionDays: dto.EVENT_RETENTION_DAYS,
     // SPEC §13 webhooks
     webhookPollIntervalSeconds: dto.WEBHOOK_POLL_INTERVAL_SECONDS,
+    // SPEC §15 device authorization
+    devicePollCheckSeconds: dto.DEVICE_POLL_CHECK_SECONDS,
     logLevel: dto.LOG_LEVEL,
     production,
   });

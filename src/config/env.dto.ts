@@ -170,6 +170,15 @@ export class EnvDto {
   @Max(3600)
   WEBHOOK_POLL_INTERVAL_SECONDS: number = 5;
 
+  // SPEC §15 device authorization
+  /** How often each replica looks for device authorizations due to be polled (RFC 8628). */
+  @IsOptional()
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  DEVICE_POLL_CHECK_SECONDS: number = 1;
+
   @IsOptional()
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';

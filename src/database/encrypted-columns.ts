@@ -32,6 +32,19 @@ export const WEBHOOK_SECRET: EncryptedColumn = {
   idColumn: 'id',
   column: 'secret_encrypted',
 };
+// SPEC §15 device authorization: the device code being polled.
+export const DEVICE_AUTHORIZATION_DEVICE_CODE: EncryptedColumn = {
+  table: 'device_authorizations',
+  idColumn: 'id',
+  column: 'device_code_encrypted',
+};
+
+// SPEC §13 overlapping client secrets: the secret that replaces client_secret_encrypted.
+export const LINK_NEXT_CLIENT_SECRET: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'next_client_secret_encrypted',
+};
 
 // SPEC §15 private_key_jwt: the link's signing key.
 export const LINK_PRIVATE_KEY: EncryptedColumn = {
@@ -53,6 +66,10 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   AUTHORIZATION_CODE_VERIFIER,
   // SPEC §13 webhooks
   WEBHOOK_SECRET,
+  // SPEC §13 overlapping client secrets
+  LINK_NEXT_CLIENT_SECRET,
+  // SPEC §15 device authorization
+  DEVICE_AUTHORIZATION_DEVICE_CODE,
   // SPEC §15
   LINK_PRIVATE_KEY,
   LINK_SERVICE_ACCOUNT_KEY,

@@ -230,12 +230,17 @@ export function resolveLinkConfiguration(
   if (input.scopes !== undefined && input.scopePreset !== undefined) {
     errors.push({ field: 'scopePreset', message: 'give either scopes or scopePreset, not both' });
   } else if (input.scopePreset !== undefined) {
-    const presetScopes = preset.scopePresets(settings)[input.scopePreset];
+    // SPEC §15: an app-only (client credentials) token is requested for a resource, not for
+    // delegated permissions, so that grant has presets of its own.
+    const appOnly = input.grantType === 'client_credentials';
+    const presetScopes = (
+      appOnly ? preset.clientCredentialsScopePresets(settings) : preset.scopePresets(settings)
+    )[input.scopePreset];
     if (presetScopes) scopes = [...presetScopes];
     else
       errors.push({
         field: 'scopePreset',
-        message: `the ${preset.id} provider has no ${input.scopePreset} preset`,
+        message: `the ${preset.id} provider has no ${input.scopePreset} preset${appOnly ? ' for client_credentials' : ''}`,
       });
   } else if (input.scopes !== undefined) {
     scopes = input.scopes;

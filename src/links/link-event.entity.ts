@@ -12,6 +12,11 @@ export const LINK_EVENT_TYPES = [
   'status_changed',
   'revoked',
   'deleted',
+  // SPEC §13 forecast
+  'expiring',
+  'token_rejected',
+  // SPEC §13 overlapping client secrets
+  'client_secret_promoted',
 ] as const;
 export type LinkEventType = (typeof LINK_EVENT_TYPES)[number];
 

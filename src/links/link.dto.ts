@@ -5,6 +5,7 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
+  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -29,10 +30,12 @@ import {
   LINK_STATUSES,
   TOKEN_ENDPOINT_AUTH_METHODS,
   type GrantType,
+  type LinkAccount,
   type LinkEntity,
   type LinkLastError,
   type LinkStatus,
 } from './link.entity.js';
+import { nextRisk, type NextRisk } from './link-forecast.js';
 import { LINK_EVENT_TYPES, type LinkEventEntity, type LinkEventType } from './link-event.entity.js';
 
 /** RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. */
@@ -85,6 +88,39 @@ export class CreateLinkDto {
   @MinLength(1)
   @MaxLength(4096)
   clientSecret?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'When the client secret expires (Entra shows it next to the secret); announced as link.expiring 14, 3 and 1 days ahead. null: unknown.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsISO8601({ strict: true })
+  clientSecretExpiresAt?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    writeOnly: true,
+    maxLength: 4096,
+    nullable: true,
+    description:
+      'Write-only. The secret that replaces clientSecret (SPEC §13): while both exist, a refresh the provider refuses with invalid_client is retried once with this one, which is then promoted. null removes it.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4096)
+  nextClientSecret?: string | null;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsISO8601({ strict: true })
+  nextClientSecretExpiresAt?: string | null;
 
   @ApiPropertyOptional({ type: [String], example: ['https://mail.google.com/'] })
   @IsOptional()
@@ -251,6 +287,46 @@ export class LinkLastErrorDto {
 
   @ApiProperty({ format: 'date-time' })
   at: string;
+
+  @ApiPropertyOptional({
+    example: 'refresh_token_inactive',
+    description:
+      'Why (SPEC §13): e.g. refresh_token_inactive, client_secret_expired, password_changed, mfa_required, consent_missing, token_expired_or_revoked, provider_unavailable; unknown when not recognised',
+  })
+  reason?: string;
+
+  @ApiPropertyOptional({
+    enum: ['outlink_admin', 'provider_admin', 'account_owner'],
+    description: 'Who must act',
+  })
+  actor?: 'outlink_admin' | 'provider_admin' | 'account_owner';
+
+  @ApiPropertyOptional({ description: 'What to do, and where (one sentence)' })
+  action?: string;
+}
+
+export class NextRiskDto {
+  @ApiProperty({ enum: ['refresh_token_expires', 'client_secret_expires'] }) reason: string;
+  @ApiProperty({ format: 'date-time' }) at: string;
+  @ApiProperty({ description: 'Whole days left; negative once past' }) daysLeft: number;
+  @ApiProperty({ enum: ['outlink_admin', 'provider_admin'] }) actor: string;
+  @ApiProperty() action: string;
+}
+
+/** Who consented to the link's grant (SPEC §12). */
+export class LinkAccountDto {
+  @ApiProperty({ description: "The provider's stable id of the account (`sub`)" })
+  subject: string;
+
+  @ApiProperty({ type: String, nullable: true, example: 'support@example.com' })
+  email: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: '`preferred_username` (or `upn`) of the ID token',
+  })
+  username: string | null;
 }
 
 export class LinkResponseDto {
@@ -282,15 +358,40 @@ export class LinkResponseDto {
   @ApiProperty({ type: LinkLastErrorDto, nullable: true }) lastError: LinkLastError | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "From the provider's refresh_token_expires_in, when it sends one",
+  })
+  refreshTokenExpiresAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  clientSecretExpiresAt: string | null;
+  @ApiProperty() hasNextClientSecret: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  nextClientSecretExpiresAt: string | null;
+  @ApiProperty({
+    type: NextRiskDto,
+    nullable: true,
+    description: 'The soonest known expiry that will break the link; null when none is known',
+  })
+  nextRisk: NextRisk | null;
   @ApiProperty({ description: 'private_key_jwt: a key is stored (see GET .../certificate)' })
   hasPrivateKey: boolean;
+  @ApiProperty({
+    type: LinkAccountDto,
+    nullable: true,
+    description:
+      "Who consented, from the ID token (SPEC §12); null before consent or when the provider did not say (add the 'openid' scope, and 'email' for the address)",
+  })
+  account: LinkAccount | null;
   @ApiProperty({ description: 'jwt_bearer: a service account key is stored' })
   hasServiceAccountKey: boolean;
   @ApiProperty({ type: String, nullable: true, description: 'jwt_bearer: the user acted as' })
   subject: string | null;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
-  static from(link: LinkEntity, redirectUrl: string): LinkResponseDto {
+  static from(link: LinkEntity, redirectUrl: string, now: Date = new Date()): LinkResponseDto {
     return {
       id: link.id,
       name: link.name,
@@ -317,7 +418,13 @@ export class LinkResponseDto {
       lastError: link.lastError,
       createdAt: link.createdAt.toISOString(),
       updatedAt: link.updatedAt.toISOString(),
+      refreshTokenExpiresAt: link.refreshTokenExpiresAt?.toISOString() ?? null,
+      clientSecretExpiresAt: link.clientSecretExpiresAt?.toISOString() ?? null,
+      hasNextClientSecret: link.hasNextClientSecret,
+      nextClientSecretExpiresAt: link.nextClientSecretExpiresAt?.toISOString() ?? null,
+      nextRisk: nextRisk(link, now),
       hasPrivateKey: link.certificate != null,
+      account: link.account,
       hasServiceAccountKey: link.hasServiceAccountKey,
       subject: link.subject,
     };

@@ -26,6 +26,20 @@ export interface LinkLastError {
   code: string;
   message: string;
   at: string;
+  /** Why, who must act and what to do (SPEC §13); absent on errors stored before it existed. */
+  reason?: string;
+  actor?: 'outlink_admin' | 'provider_admin' | 'account_owner';
+  action?: string;
+}
+
+/**
+ * Who consented to the link's grant (SPEC §12), from the ID token or the userinfo endpoint.
+ * `subject` is the provider's stable id; the others are null when the provider did not say.
+ */
+export interface LinkAccount {
+  subject: string;
+  email: string | null;
+  username: string | null;
 }
 
 /**
@@ -147,6 +161,27 @@ export class LinkEntity {
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
+
+  /** From the provider's `refresh_token_expires_in` (SPEC §13); written by TokenWriter. */
+  @Column({ name: 'refresh_token_expires_at', type: 'timestamptz', nullable: true })
+  refreshTokenExpiresAt: Date | null;
+
+  /** Set by the admin (Entra shows it next to the secret), for the forecast (SPEC §13). */
+  @Column({ name: 'client_secret_expires_at', type: 'timestamptz', nullable: true })
+  clientSecretExpiresAt: Date | null;
+
+  /** The secret that replaces the current one (SPEC §13): tried on invalid_client, then promoted. */
+  @Column({ name: 'next_client_secret_encrypted', type: 'text', nullable: true, select: false })
+  nextClientSecretEncrypted: string | null;
+
+  @Column({ name: 'has_next_client_secret', type: 'boolean', default: false })
+  hasNextClientSecret: boolean;
+
+  @Column({ name: 'next_client_secret_expires_at', type: 'timestamptz', nullable: true })
+  nextClientSecretExpiresAt: Date | null;
+  /** Who consented (SPEC §12); written with the grant by TokenWriter. */
+  @Column({ type: 'jsonb', nullable: true })
+  account: LinkAccount | null;
 
   /** Soft delete: the row keeps the audit trail's anchor, every secret is wiped. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })

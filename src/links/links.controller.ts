@@ -24,6 +24,7 @@ import {
   UpdateLinkDto,
 } from './link.dto.js';
 import { LinkEventsService } from './link-events.service.js';
+import { LinkErrors } from './links.errors.js';
 import { LinksService } from './links.service.js';
 
 @ApiTags('links')
@@ -92,6 +93,23 @@ export class LinksController {
     @CurrentApiKey() apiKey: ApiKeyPrincipal,
   ): Promise<void> {
     await this.links.delete(id, apiKey.id);
+  }
+
+  @Post(':id/client-secret/promote')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Make the next client secret the current one (SPEC §13); 409 when the link has no next secret',
+  })
+  @ApiOkResponse({ type: LinkResponseDto })
+  @ApiProblemResponses(400, 404, 409)
+  async promoteClientSecret(
+    @UuidParam('id') id: string,
+    @CurrentApiKey() apiKey: ApiKeyPrincipal,
+  ): Promise<LinkResponseDto> {
+    if (!(await this.links.promoteNextClientSecret(id, apiKey.id, 'manual')))
+      throw LinkErrors.noNextClientSecret();
+    return this.respond(await this.links.get(id));
   }
 
   @Get(':id/events')

@@ -28,6 +28,11 @@ export const LinkErrors = {
       [{ field: 'issuer', message: `the discovery document could not be used: ${reason}` }],
       'The issuer could not be discovered.',
     ),
+  noNextClientSecret: () =>
+    new AppError(
+      'conflict',
+      'The link has no next client secret to promote: PATCH it with nextClientSecret first.',
+    ),
   // SPEC §15
   noCertificate: () =>
     new AppError(

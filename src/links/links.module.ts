@@ -7,6 +7,8 @@ import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import { LinkEventEntity } from './link-event.entity.js';
 import { LinkEventsService } from './link-events.service.js';
 import { LinkEventRetention } from './link-event-retention.js';
+import { LinkExpiryNoticeEntity } from './link-expiry-notice.entity.js';
+import { LinkExpiryNotices } from './link-expiry-notices.js';
 import { LinkRevocation } from './link-revocation.js';
 import { LinkEntity } from './link.entity.js';
 import { LinksController } from './links.controller.js';
@@ -14,7 +16,7 @@ import { LinksService } from './links.service.js';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([LinkEntity, LinkEventEntity]),
+    TypeOrmModule.forFeature([LinkEntity, LinkEventEntity, LinkExpiryNoticeEntity]),
     ProviderClientModule,
     OutboundModule,
   ],
@@ -26,6 +28,7 @@ import { LinksService } from './links.service.js';
     LinkEventRetention,
     LinkEndpointPolicy,
     LinkConfigurator,
+    LinkExpiryNotices,
   ],
   exports: [LinksService, LinkEventsService, TypeOrmModule],
 })

@@ -9,10 +9,12 @@ import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import {
   LINK_CLIENT_SECRET,
+  LINK_NEXT_CLIENT_SECRET,
   LINK_PRIVATE_KEY,
   LINK_SERVICE_ACCOUNT_KEY,
 } from '../database/encrypted-columns.js';
 import { serializeServiceAccountKey } from '../providers/service-account-key.js';
+import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
 import {
   describeCertificate,
   selfSignedCertificate,
@@ -52,11 +54,19 @@ export class LinksService {
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
+    const {
+      clientSecretExpiresAt,
+      nextClientSecret,
+      nextClientSecretExpiresAt,
+      serviceAccountKey: _key,
+      subject,
+      privateKey: _privateKey,
+      ...configurationInput
+    } = input;
     const grantType = input.grantType ?? 'authorization_code';
     const accountKeyChange = resolveServiceAccountKeyChange(grantType, input, false);
-    const { serviceAccountKey: _key, subject, privateKey: _privateKey, ...configuration } = input;
     const withDefaults = withServiceAccountDefaults(
-      { ...configuration, grantType },
+      { ...configurationInput, grantType },
       accountKeyChange,
       input.clientId !== undefined,
     );
@@ -85,6 +95,8 @@ export class LinksService {
         name: input.name,
         ...stored,
         ...this.clientSecretColumns(id, input.clientSecret ?? null),
+        clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
+        ...this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
         ...keyColumns,
         status: 'pending_authorization',
         configVersion: 1,
@@ -150,8 +162,17 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const { name, clientSecret, privateKey, serviceAccountKey, subject, ...configurationPatch } =
-      patch;
+    const {
+      name,
+      clientSecret,
+      clientSecretExpiresAt,
+      nextClientSecret,
+      nextClientSecretExpiresAt,
+      privateKey,
+      serviceAccountKey,
+      subject,
+      ...configurationPatch
+    } = patch;
     const accountKeyChange = resolveServiceAccountKeyChange(
       configurationPatch.grantType ?? current.grantType,
       { serviceAccountKey, subject },
@@ -200,6 +221,18 @@ export class LinksService {
       // Only a change is written: a refresh may have moved the status since `current` was read.
       if (plan.status !== current.status) changes.status = plan.status;
       if (name !== undefined) changes.name = name;
+      // A new secret without its expiry has an unknown one: the old secret's date no longer holds.
+      if (clientSecretExpiresAt !== undefined || clientSecret !== undefined)
+        changes.clientSecretExpiresAt = expiryDate(clientSecretExpiresAt);
+      // A next secret goes where the current one goes: one sent elsewhere is dropped unless given again.
+      const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored).length > 0;
+      if (nextClientSecret !== undefined || redirected)
+        Object.assign(
+          changes,
+          this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+        );
+      else if (nextClientSecretExpiresAt !== undefined)
+        changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
       if (clientSecret !== undefined)
         Object.assign(changes, this.clientSecretColumns(id, clientSecret));
       Object.assign(changes, keyColumns);
@@ -215,7 +248,7 @@ export class LinksService {
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        ['clientSecret', 'privateKey', 'serviceAccountKey'].includes(field)
+        ['clientSecret', 'nextClientSecret', 'privateKey', 'serviceAccountKey'].includes(field)
           ? `${field} (write-only)`
           : field,
       );
@@ -262,6 +295,8 @@ export class LinksService {
           ...voidedGrant(),
           clientSecretEncrypted: null,
           hasClientSecret: false,
+          nextClientSecretEncrypted: null,
+          hasNextClientSecret: false,
           privateKeyEncrypted: null,
           serviceAccountKeyEncrypted: null,
           hasServiceAccountKey: false,
@@ -274,6 +309,84 @@ export class LinksService {
       await this.events.record(id, 'deleted', actor, { name: link.name }, manager);
       await this.notifications.publish({ kind: 'link', id }, manager);
     });
+  }
+
+  /**
+   * Makes the next client secret the current one (SPEC §13), with its expiry, and records
+   * `client_secret_promoted`. A link in `error` that still holds a refresh token is `connected`
+   * again, as with a new clientSecret. With `expectedEnvelope` (automatic promotion after the
+   * provider accepted that secret) nothing happens when the next secret changed meanwhile.
+   * @returns false when there was nothing (or something else) to promote
+   * @throws not_found for an unknown link
+   */
+  async promoteNextClientSecret(
+    id: string,
+    actor: string,
+    trigger: 'manual' | 'invalid_client',
+    expectedEnvelope?: string,
+  ): Promise<boolean> {
+    return this.links.manager.transaction(async (manager) => {
+      const [locked]: {
+        status: LinkEntity['status'];
+        refresh_token_present: boolean;
+        next_client_secret_encrypted: string | null;
+        next_client_secret_expires_at: Date | null;
+      }[] = await manager.query(
+        `SELECT status, refresh_token_present, next_client_secret_encrypted, next_client_secret_expires_at
+           FROM links WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
+        [id],
+      );
+      if (!locked) throw LinkErrors.notFound();
+      const envelope = locked.next_client_secret_encrypted;
+      if (envelope === null) return false;
+      if (expectedEnvelope !== undefined && envelope !== expectedEnvelope) return false;
+      // Envelopes are bound to their column: decrypt as the next secret, encrypt as the current one.
+      const secret = this.keyRing.decrypt(envelope, encryptionContext(LINK_NEXT_CLIENT_SECRET, id));
+      const recovers = locked.status === 'error' && locked.refresh_token_present;
+      const changes: Partial<LinkEntity> = {
+        ...this.clientSecretColumns(id, secret),
+        clientSecretExpiresAt: locked.next_client_secret_expires_at,
+        ...this.nextClientSecretColumns(id, null, null),
+      };
+      if (recovers)
+        Object.assign(changes, {
+          status: 'connected',
+          lastError: null,
+          refreshNotBefore: null,
+          refreshFailures: 0,
+        });
+      await manager.update(LinkEntity, { id }, changes);
+      await this.events.record(id, 'client_secret_promoted', actor, { trigger }, manager);
+      if (recovers)
+        await this.events.record(
+          id,
+          'status_changed',
+          actor,
+          { from: locked.status, to: 'connected', reason: 'next client secret promoted' },
+          manager,
+        );
+      await this.notifications.publish({ kind: 'link', id }, manager);
+      return true;
+    });
+  }
+
+  /** The columns of a next client secret (null: none). */
+  private nextClientSecretColumns(
+    id: string,
+    secret: string | null,
+    expiresAt: string | Date | null | undefined,
+  ): Partial<LinkEntity> {
+    return {
+      nextClientSecretEncrypted:
+        secret === null
+          ? null
+          : this.keyRing.encrypt(secret, encryptionContext(LINK_NEXT_CLIENT_SECRET, id)),
+      hasNextClientSecret: secret !== null,
+      nextClientSecretExpiresAt:
+        secret === null || expiresAt === undefined || expiresAt === null
+          ? null
+          : new Date(expiresAt),
+    };
   }
 
   /**
@@ -340,15 +453,22 @@ export class LinksService {
   }
 }
 
+/** An admin-given expiry (validated ISO 8601), or null for unknown. */
+function expiryDate(value: string | null | undefined): Date | null {
+  return value === undefined || value === null ? null : new Date(value);
+}
+
 /** The columns that hold a grant, emptied. */
 export function voidedGrant(): Partial<LinkEntity> {
   return {
     accessTokenEncrypted: null,
     refreshTokenEncrypted: null,
     refreshTokenPresent: false,
+    refreshTokenExpiresAt: null,
     accessTokenExpiresAt: null,
     tokenType: null,
     grantedScopes: null,
     lastError: null,
+    account: null,
   };
 }

@@ -17,11 +17,16 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  readonly tokenRequests = new Counter({
+  /** Token answers served from the cache since the last scrape (see tokenRequests). */
+  private cachedTokenAnswers = 0;
+
+  readonly tokenRequests: Counter<'result'> = new Counter({
     name: 'outlink_token_requests_total',
     help: 'GET /v1/links/{id}/token answers by result',
     labelNames: ['result'] as const,
     registers: [this.registry],
+    // The cache hits, counted as a plain number per request and added here when scraped.
+    collect: () => this.addCachedTokenAnswers(),
   });
 
   readonly refreshes = new Counter({
@@ -43,6 +48,27 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, prefix: 'outlink_' });
   }
 
+  /**
+   * One token answer from the replica's cache: the hot path (SPEC §7). A number, not a
+   * prom-client inc(), which checks and hashes its labels on every call (issue 10).
+   */
+  countCachedTokenAnswer(): void {
+    this.cachedTokenAnswers++;
+  }
+
+  private addCachedTokenAnswers(): void {
+    if (this.cachedTokenAnswers === 0) return;
+    this.tokenRequests.inc({ result: 'cached' }, this.cachedTokenAnswers);
+    this.cachedTokenAnswers = 0;
+  }
+
+  /**
+   * The histogram's child per label combination, made once: every request is observed, and
+   * building and checking the labels object each time was a visible cost of the hot path
+   * (issue 10). Bounded like the labels themselves.
+   */
+  private readonly httpObservers = new Map<string, (seconds: number) => void>();
+
   /** Route patterns, not raw URLs, keep label cardinality bounded (ids would explode it). */
   observeHttpRequest(
     method: string,
@@ -50,9 +76,16 @@ export class MetricsService {
     status: number,
     seconds: number,
   ): void {
-    this.httpRequestDuration.observe(
-      { method, route: route ?? 'unmatched', status: String(status) },
-      seconds,
-    );
+    const key = `${method} ${status} ${route}`;
+    let observe = this.httpObservers.get(key);
+    if (observe === undefined) {
+      observe = this.httpRequestDuration.labels({
+        method,
+        route: route ?? 'unmatched',
+        status: String(status),
+      }).observe;
+      this.httpObservers.set(key, observe);
+    }
+    observe(seconds);
   }
 }

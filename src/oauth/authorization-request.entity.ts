@@ -36,6 +36,10 @@ export class AuthorizationRequestEntity {
   @Column({ name: 'used_at', type: 'timestamptz', nullable: true })
   usedAt: Date | null;
 
+  /** The admin allowed the consent to come from another account than the link's (SPEC §12). */
+  @Column({ name: 'allow_account_change', type: 'boolean', default: false })
+  allowAccountChange: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

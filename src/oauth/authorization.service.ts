@@ -20,7 +20,9 @@ import {
   type TokenSet,
 } from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
-import { OAuthErrors } from './oauth.errors.js';
+import { actionForLink, diagnoseProviderFailure } from '../providers/provider-failures.js';
+import { grantLastError } from './granted-tokens.js';
+import { DiagnosedAuthorizationError, OAuthErrors } from './oauth.errors.js';
 
 export const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
 /** Finished or abandoned authorizations are kept a day for diagnosis, then purged. */
@@ -67,9 +69,14 @@ export class AuthorizationService implements OnModuleInit {
     });
   }
 
+  /**
+   * @param options.allowAccountChange - accept consent by another account than the one the link
+   *   is bound to (SPEC §12)
+   */
   async start(
     linkId: string,
     actor: string,
+    options: { allowAccountChange: boolean } = { allowAccountChange: false },
   ): Promise<{ authorizationUrl: string; expiresAt: Date }> {
     const link = await this.links.getWithSecrets(linkId);
     if (link.grantType !== 'authorization_code' || !link.authorizationEndpoint)
@@ -80,8 +87,11 @@ export class AuthorizationService implements OnModuleInit {
     const id = randomUUID();
     const expiresAt = new Date(Date.now() + AUTHORIZATION_TTL_MS);
     const preset = getProviderPreset(link.provider as ProviderId);
+    // Re-authorization: the provider preselects the account the link is bound to (SPEC §12).
+    const loginHint = link.account?.email ?? link.account?.username ?? null;
     const authorizationUrl = this.oauth.authorizationUrl(oauthSettingsFor(link, this.keyRing), {
       ...preset.authorizationParams,
+      ...(loginHint !== null && !options.allowAccountChange ? { login_hint: loginHint } : {}),
       ...link.authorizationParams,
       redirect_uri: this.config.redirectUrl,
       scope: link.scopes.join(' '),
@@ -105,12 +115,17 @@ export class AuthorizationService implements OnModuleInit {
         startedBy: actor,
         expiresAt,
         usedAt: null,
+        allowAccountChange: options.allowAccountChange,
       });
       await this.events.record(
         linkId,
         'authorization_started',
         actor,
-        { expiresAt: expiresAt.toISOString(), pkce: pkce !== null },
+        {
+          expiresAt: expiresAt.toISOString(),
+          pkce: pkce !== null,
+          allowAccountChange: options.allowAccountChange,
+        },
         manager,
       );
     });
@@ -131,13 +146,22 @@ export class AuthorizationService implements OnModuleInit {
     const actor = request.startedBy;
 
     if (callback.error) {
+      const diagnosis = actionForLink(
+        diagnoseProviderFailure({ error: callback.error, description: callback.errorDescription }),
+        link.id,
+      );
       await this.events.record(link.id, 'authorization_failed', actor, {
         error: callback.error,
         description: callback.errorDescription,
+        ...diagnosis,
       });
-      throw callback.error === 'access_denied'
-        ? OAuthErrors.consentRefused(callback.errorDescription)
-        : OAuthErrors.providerError(callback.error, callback.errorDescription);
+      const failed =
+        callback.error === 'access_denied'
+          ? OAuthErrors.consentRefused(callback.errorDescription)
+          : OAuthErrors.providerError(callback.error, callback.errorDescription);
+      throw diagnosis.reason === 'unknown'
+        ? failed
+        : new DiagnosedAuthorizationError(failed, diagnosis);
     }
     if (!callback.code) throw OAuthErrors.missingCode();
 
@@ -156,13 +180,34 @@ export class AuthorizationService implements OnModuleInit {
       );
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
+      const diagnosis = actionForLink(
+        diagnoseProviderFailure({ error: error.oauthError, description: error.description }),
+        link.id,
+      );
       await this.events.record(link.id, 'authorization_failed', actor, {
         error: error.oauthError ?? error.kind,
         description: error.description,
+        ...(error.kind === 'transient' ? {} : diagnosis),
       });
-      throw error.kind === 'transient'
-        ? OAuthErrors.providerUnavailable(error.message)
-        : OAuthErrors.codeRejected(error.message);
+      if (error.kind === 'transient') throw OAuthErrors.providerUnavailable(error.message);
+      const rejected = OAuthErrors.codeRejected(error.message);
+      throw diagnosis.reason === 'unknown'
+        ? rejected
+        : new DiagnosedAuthorizationError(rejected, diagnosis);
+    }
+    const bound = link.account;
+    const consented = tokens.identity;
+    if (
+      bound !== null &&
+      consented !== null &&
+      bound.subject !== consented.subject &&
+      !request.allowAccountChange
+    ) {
+      await this.events.record(link.id, 'authorization_failed', actor, {
+        error: 'account_mismatch',
+        description: 'consent by another account than the one the link is bound to',
+      });
+      throw OAuthErrors.accountChanged(bound, consented);
     }
     return this.storeGrant(link, request, tokens);
   }
@@ -182,6 +227,7 @@ export class AuthorizationService implements OnModuleInit {
         'redirectUri',
         'linkConfigVersion',
         'startedBy',
+        'allowAccountChange',
       ])
       .execute();
     const row = (consumed.raw as Record<string, unknown>[])[0];
@@ -193,6 +239,7 @@ export class AuthorizationService implements OnModuleInit {
         redirectUri: row.redirect_uri as string,
         linkConfigVersion: row.link_config_version as number,
         startedBy: row.started_by as string,
+        allowAccountChange: row.allow_account_change as boolean,
       });
     }
     const known = await this.requests.findOneBy({ stateHash });
@@ -205,20 +252,14 @@ export class AuthorizationService implements OnModuleInit {
     request: AuthorizationRequestEntity,
     tokens: TokenSet,
   ): Promise<CompletedAuthorization> {
-    const advice = tokens.refreshToken
-      ? null
-      : getProviderPreset(link.provider as ProviderId).missingRefreshTokenAdvice;
+    const { advice, lastError } = grantLastError(link.provider, tokens);
     const outcome = await this.tokens.saveGranted({
       linkId: link.id,
       configVersion: request.linkConfigVersion,
       tokens,
-      lastError: advice
-        ? {
-            code: 'no_refresh_token',
-            message: `The provider issued no refresh token. ${advice}`,
-            at: new Date().toISOString(),
-          }
-        : null,
+      lastError,
+      // A provider that says nothing this time leaves the binding as it was.
+      account: tokens.identity ?? (request.allowAccountChange ? null : link.account),
       actor: request.startedBy,
     });
     if (outcome === 'link_gone') throw OAuthErrors.linkGone();

@@ -2,12 +2,21 @@ import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
+import type { FailureDiagnosis } from '../providers/provider-failures.js';
 import { AppError } from '../common/app-error.js';
 import { describeErrorCode, PROBLEM_CONTENT_TYPE } from '../common/problem-details.filter.js';
 import { AuthorizationService, type CallbackParameters } from './authorization.service.js';
 import { renderCallbackPage } from './callback-page.js';
+import { DiagnosedAuthorizationError } from './oauth.errors.js';
 
 const MAX_PARAMETER_LENGTH = 4096;
+
+/** Who must act, in words for the admin's browser; the API says `actor`. */
+const ACTOR_WORDS: Record<FailureDiagnosis['actor'], string> = {
+  outlink_admin: 'Outlink admin (actor: outlink_admin)',
+  provider_admin: "The provider's admin (actor: provider_admin)",
+  account_owner: 'The account owner (actor: account_owner)',
+};
 
 function parameter(query: unknown, name: string): string | null {
   const value = (query as Record<string, unknown> | undefined)?.[name];
@@ -74,6 +83,8 @@ export class OAuthCallbackController {
     } catch (error) {
       if (!(error instanceof AppError)) throw error; // the global filter logs it and answers 500
       const { status, title } = describeErrorCode(error.code);
+      // The same words as lastError, events and webhooks (SPEC §13).
+      const diagnosis = error instanceof DiagnosedAuthorizationError ? error.diagnosis : null;
       if (wantsJson(request)) {
         await reply
           .status(status)
@@ -85,6 +96,7 @@ export class OAuthCallbackController {
             status,
             detail: error.detail,
             code: error.code,
+            ...(diagnosis ?? {}),
           });
         return;
       }
@@ -92,7 +104,14 @@ export class OAuthCallbackController {
         .status(status)
         .headers(error.headers ?? {})
         .type('text/html; charset=utf-8')
-        .send(renderCallbackPage({ success: false, title, message: error.detail }));
+        .send(
+          renderCallbackPage({
+            success: false,
+            title,
+            message: error.detail,
+            advice: diagnosis ? `${ACTOR_WORDS[diagnosis.actor]}: ${diagnosis.action}` : null,
+          }),
+        );
     }
   }
 }

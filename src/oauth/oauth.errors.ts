@@ -1,8 +1,31 @@
 import { AppError } from '../common/app-error.js';
+import type { FailureDiagnosis } from '../providers/provider-failures.js';
+
+/** A failed authorization that says who must act and how (SPEC §13), on the callback page too. */
+export class DiagnosedAuthorizationError extends AppError {
+  constructor(
+    error: AppError,
+    readonly diagnosis: FailureDiagnosis,
+  ) {
+    super(error.code, error.detail, { headers: error.headers });
+  }
+}
+import type { LinkAccount } from '../links/link.entity.js';
 
 const START_AGAIN = 'Start the authorization again from Outlink (POST /v1/links/{id}/authorize).';
 
+/** How an account is named to the admin: its e-mail, else username, else the provider's id. */
+function accountName(account: LinkAccount): string {
+  return account.email ?? account.username ?? `subject ${account.subject}`;
+}
+
 export const OAuthErrors = {
+  accountChanged: (bound: LinkAccount, consented: LinkAccount) =>
+    new AppError(
+      'account_mismatch',
+      `The consent came from ${accountName(consented)}, but this link belongs to ${accountName(bound)}; the link is unchanged. ` +
+        `Sign in as ${accountName(bound)}, or start the authorization with {"allowAccountChange": true} to bind the link to another account.`,
+    ),
   notAuthorizationCode: () =>
     new AppError(
       'conflict',
@@ -53,5 +76,16 @@ export const OAuthErrors = {
       'provider_unavailable',
       `The provider's token endpoint could not be reached (${reason}). ${START_AGAIN}`,
       { headers: { 'retry-after': '30' } },
+    ),
+  // SPEC §15 device authorization
+  noDeviceFlow: () =>
+    new AppError(
+      'conflict',
+      "The link's provider has no device authorization endpoint (RFC 8628): use the browser flow, or a custom link with an issuer whose discovery document names device_authorization_endpoint.",
+    ),
+  deviceAuthorizationRefused: (reason: string) =>
+    new AppError(
+      'authorization_failed',
+      `The provider refused to start a device authorization: ${reason}. Check the link's client id, secret and scopes, and that the client may use the device flow at the provider.`,
     ),
 };

@@ -7,6 +7,7 @@ import {
   newObservation,
   type Observation,
 } from './provider-error-classification.js';
+import { identityFromIdToken, type TokenIdentity } from './id-token-identity.js';
 import { observingFetch, toTokenSet } from './provider-http.js';
 import { ProviderCallError } from './provider-error.js';
 import { certificateThumbprint, signingKeyOf, type ClientKey } from './client-key.js';
@@ -37,7 +38,22 @@ export interface OAuthServer {
   authorizationEndpoint: string | null;
   tokenEndpoint: string;
   revocationEndpoint: string | null;
+  /** RFC 8628 device authorization endpoint; absent or null when the server offers none. */
+  deviceAuthorizationEndpoint?: string | null;
 }
+
+/** What a device authorization endpoint answered (RFC 8628 §3.2), reduced to what Outlink uses. */
+export interface DeviceAuthorization {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string | null;
+  expiresIn: number;
+  /** seconds between polls; null when the server named none (RFC 8628: then 5) */
+  interval: number | null;
+}
+
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** Everything needed to talk to one authorization server as one client. */
 export interface ProviderClientSettings {
@@ -66,6 +82,10 @@ export interface TokenSet {
   refreshToken: string | null;
   /** space-separated scope string as granted, null when absent */
   scope: string | null;
+  /** seconds the refresh token lives, when the provider says (`refresh_token_expires_in`) */
+  refreshTokenExpiresIn: number | null;
+  /** Who consented, from the ID token of an authorization-code exchange (SPEC §12); else null. */
+  identity: TokenIdentity | null;
 }
 
 /**
@@ -135,7 +155,10 @@ export class ProviderClient {
           pkceCodeVerifier: checks.codeVerifier ?? undefined,
         },
       );
-      return toTokenSet(response);
+      return {
+        ...toTokenSet(response),
+        identity: identityFromIdToken(observation.idToken, settings.clientId),
+      };
     } catch (error) {
       throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
     }
@@ -226,6 +249,74 @@ export class ProviderClient {
   }
 
   /**
+   * Starts a device authorization (RFC 8628 §3.1).
+   *
+   * @param settings - the link's client and server; `server.deviceAuthorizationEndpoint` must be set
+   * @param scopes - sent space-separated as `scope`; omitted when empty
+   * @returns the device code (a secret: store it encrypted), the user code and where to enter it
+   * @throws ProviderCallError `rejected` when no endpoint is known or the server refuses;
+   *   `invalid_client`; `transient`
+   */
+  async startDeviceAuthorization(
+    settings: ProviderClientSettings,
+    scopes: string[],
+  ): Promise<DeviceAuthorization> {
+    if (!settings.server.deviceAuthorizationEndpoint) {
+      throw new ProviderCallError(
+        'rejected',
+        'the provider has no known device authorization endpoint',
+      );
+    }
+    const observation = newObservation();
+    const parameters: Record<string, string> = scopes.length > 0 ? { scope: scopes.join(' ') } : {};
+    try {
+      const response = await openid.initiateDeviceAuthorization(
+        this.configuration(settings, observation),
+        parameters,
+      );
+      return {
+        deviceCode: response.device_code,
+        userCode: response.user_code,
+        verificationUri: response.verification_uri,
+        verificationUriComplete: response.verification_uri_complete ?? null,
+        expiresIn: response.expires_in,
+        interval: typeof response.interval === 'number' ? response.interval : null,
+      };
+    } catch (error) {
+      throw classifyAndLog(this.logger, error, observation, 'the device authorization endpoint');
+    }
+  }
+
+  /**
+   * Asks the token endpoint once whether a device authorization was approved (RFC 8628 §3.4).
+   * One request, no waiting: the caller owns the polling schedule (openid-client's own poller
+   * sleeps in-process, which cannot be shared between replicas or survive a restart).
+   *
+   * @param settings - the link's client and server
+   * @param deviceCode - the device code from {@link startDeviceAuthorization}
+   * @returns the tokens once the user approved
+   * @throws ProviderCallError `rejected` with `oauthError` `authorization_pending`, `slow_down`,
+   *   `access_denied` or `expired_token` (RFC 8628 §3.5); `invalid_grant`; `invalid_client`;
+   *   `transient`
+   */
+  async pollDeviceAuthorization(
+    settings: ProviderClientSettings,
+    deviceCode: string,
+  ): Promise<TokenSet> {
+    const observation = newObservation();
+    try {
+      const response = await openid.genericGrantRequest(
+        this.configuration(settings, observation),
+        DEVICE_CODE_GRANT_TYPE,
+        { device_code: deviceCode },
+      );
+      return toTokenSet(response);
+    } catch (error) {
+      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
+    }
+  }
+
+  /**
    * Revokes a token at the revocation endpoint (RFC 7009). Revoking a refresh token usually
    * revokes the whole grant.
    *
@@ -265,6 +356,9 @@ export class ProviderClient {
         authorization_endpoint: server.authorizationEndpoint,
       }),
       ...(server.revocationEndpoint !== null && { revocation_endpoint: server.revocationEndpoint }),
+      ...(server.deviceAuthorizationEndpoint && {
+        device_authorization_endpoint: server.deviceAuthorizationEndpoint,
+      }),
     };
     const configuration = new openid.Configuration(
       metadata,

@@ -26,6 +26,8 @@ const STORED_METADATA_FIELDS = [
   'token_endpoint_auth_methods_supported',
   'revocation_endpoint_auth_methods_supported',
   'authorization_response_iss_parameter_supported',
+  // SPEC §15: where a custom link starts the device flow (RFC 8628).
+  'device_authorization_endpoint',
 ] as const;
 
 /** OpenID Connect and RFC 8414 discovery of an authorization server, through the outbound policy. */

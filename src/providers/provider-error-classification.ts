@@ -21,6 +21,8 @@ export interface Observation {
   networkDetail: string | null;
   /** The outbound policy refused the address, a redirect or an oversized answer. */
   refusal: OutboundError | null;
+  /** The `id_token` of a token response, taken out before openid-client sees it (provider-http.ts). */
+  idToken: string | null;
 }
 
 export function newObservation(): Observation {
@@ -30,6 +32,7 @@ export function newObservation(): Observation {
     networkFailure: false,
     networkDetail: null,
     refusal: null,
+    idToken: null,
   };
 }
 

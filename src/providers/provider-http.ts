@@ -14,7 +14,7 @@ export function observingFetch(http: OutboundHttp, observation: Observation): op
       const response = await http.fetch(url, options);
       observation.status = response.status;
       observation.retryAfter = response.headers.get('retry-after');
-      return await withoutIdToken(response);
+      return await withoutIdToken(response, observation);
     } catch (error) {
       if (error instanceof OutboundError) {
         observation.refusal = error;
@@ -34,7 +34,7 @@ export function observingFetch(http: OutboundHttp, observation: Observation): op
  * validate it. Its checks (issuer equal to the configured one, signing algorithm, clock skew)
  * could only turn a usable access token into a failure.
  */
-async function withoutIdToken(response: Response): Promise<Response> {
+async function withoutIdToken(response: Response, observation: Observation): Promise<Response> {
   if (response.status !== 200) return response;
   if (!/json/i.test(response.headers.get('content-type') ?? '')) return response;
   const text = await response.text();
@@ -50,6 +50,8 @@ async function withoutIdToken(response: Response): Promise<Response> {
   if (body === null || typeof body !== 'object' || Array.isArray(body) || !('id_token' in body)) {
     return new Response(text, init);
   }
+  // Kept aside for the account binding (SPEC §12, id-token-identity.ts), which checks its audience.
+  if (typeof body.id_token === 'string') observation.idToken = body.id_token;
   const withoutIt: Record<string, unknown> = { ...body };
   delete withoutIt.id_token;
   return new Response(JSON.stringify(withoutIt), init);
@@ -62,6 +64,14 @@ export function toTokenSet(response: openid.TokenEndpointResponse): TokenSet {
     expiresIn: typeof response.expires_in === 'number' ? response.expires_in : null,
     refreshToken: response.refresh_token ?? null,
     scope: typeof response.scope === 'string' && response.scope !== '' ? response.scope : null,
+    // Not in RFC 6749, but sent by Entra (SPAs), GitHub apps and others (SPEC §13 forecast).
+    refreshTokenExpiresIn:
+      typeof response.refresh_token_expires_in === 'number' &&
+      Number.isFinite(response.refresh_token_expires_in) &&
+      response.refresh_token_expires_in > 0
+        ? response.refresh_token_expires_in
+        : null,
+    identity: null,
   };
 }
 

@@ -105,6 +105,52 @@ describe('provider presets', () => {
     });
   });
 
+  // SPEC §15
+  it('microsoft: the china cloud (21Vianet) has its own login host and mail resource', () => {
+    const microsoft = getProviderPreset('microsoft');
+    const china = { tenant: 'contoso.partner.onmschina.cn', cloud: 'china' } as const;
+    expect(microsoft.endpoints(china)).toEqual({
+      authorizationEndpoint:
+        'https://login.chinacloudapi.cn/contoso.partner.onmschina.cn/oauth2/v2.0/authorize',
+      tokenEndpoint:
+        'https://login.chinacloudapi.cn/contoso.partner.onmschina.cn/oauth2/v2.0/token',
+      revocationEndpoint: null,
+      issuer: 'https://login.chinacloudapi.cn/contoso.partner.onmschina.cn/v2.0',
+    });
+    expect(microsoft.scopePresets(china).imap).toEqual([
+      'https://partner.outlook.cn/IMAP.AccessAsUser.All',
+    ]);
+  });
+
+  it('microsoft: app-only mail asks each cloud for its Exchange Online resource, .default', () => {
+    const microsoft = getProviderPreset('microsoft');
+    const appOnly = (scope: string) => ({ imap: [scope], pop3: [scope], smtp: [scope] });
+    expect(microsoft.clientCredentialsScopePresets(NONE)).toEqual(
+      appOnly('https://outlook.office365.com/.default'),
+    );
+    expect(microsoft.clientCredentialsScopePresets({ tenant: null, cloud: 'usgov' })).toEqual(
+      appOnly('https://outlook.office365.us/.default'),
+    );
+    expect(microsoft.clientCredentialsScopePresets({ tenant: null, cloud: 'china' })).toEqual(
+      appOnly('https://partner.outlook.cn/.default'),
+    );
+    expect(getProviderPreset('google').clientCredentialsScopePresets(NONE)).toEqual({});
+    expect(getProviderPreset('custom').clientCredentialsScopePresets(NONE)).toEqual({});
+    expect(microsoft.notes.join(' ')).toMatch(/IMAP\.AccessAsApp.*SMTP\.SendAsApp/);
+  });
+
+  it('device authorization endpoints: microsoft per tenant and cloud; none for google and custom', () => {
+    const microsoft = getProviderPreset('microsoft');
+    expect(microsoft.deviceAuthorizationEndpoint(NONE)).toBe(
+      'https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode',
+    );
+    expect(microsoft.deviceAuthorizationEndpoint({ tenant: 'consumers', cloud: 'usgov' })).toBe(
+      'https://login.microsoftonline.us/consumers/oauth2/v2.0/devicecode',
+    );
+    expect(getProviderPreset('google').deviceAuthorizationEndpoint(NONE)).toBeNull();
+    expect(getProviderPreset('custom').deviceAuthorizationEndpoint(NONE)).toBeNull();
+  });
+
   it('custom: no endpoints and no scope presets; asks for endpoints or an issuer', () => {
     const custom = getProviderPreset('custom');
     expect(custom.endpoints(NONE)).toBeNull();

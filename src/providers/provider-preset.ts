@@ -6,7 +6,7 @@
 export const PROVIDER_IDS = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
-export const MICROSOFT_CLOUDS = ['global', 'usgov'] as const;
+export const MICROSOFT_CLOUDS = ['global', 'usgov', 'china'] as const;
 export type MicrosoftCloud = (typeof MICROSOFT_CLOUDS)[number];
 
 export const SCOPE_PRESET_IDS = ['imap', 'pop3', 'smtp'] as const;
@@ -38,6 +38,18 @@ export interface ProviderPreset {
   endpoints(settings: ProviderSettings): PresetEndpoints | null;
   /** Scope presets (imap/pop3/smtp) for these settings; {} when none. */
   scopePresets(settings: ProviderSettings): Partial<Record<ScopePresetId, string[]>>;
+  /**
+   * The RFC 8628 device authorization endpoint for these settings, or null when the preset
+   * offers none for mail (custom: taken from the discovery document instead).
+   */
+  deviceAuthorizationEndpoint(settings: ProviderSettings): string | null;
+  /**
+   * Scope presets for the client-credentials grant (app-only access, SPEC §15), which names a
+   * resource rather than delegated permissions; {} when the preset has none.
+   */
+  clientCredentialsScopePresets(
+    settings: ProviderSettings,
+  ): Partial<Record<ScopePresetId, string[]>>;
   /** Scopes always requested for the authorization-code grant (microsoft: offline_access). */
   alwaysRequestedScopes: string[];
   /** Extra authorization request parameters (google: access_type=offline, prompt=consent); a link's own authorizationParams override them. */
@@ -63,7 +75,8 @@ export const PROVIDER_SETTING_DESCRIPTIONS: Readonly<Record<keyof ProviderSettin
     'tenant ID (GUID) or a verified domain such as contoso.onmicrosoft.com.',
   cloud:
     '"global" (login.microsoftonline.com, outlook.office.com) or "usgov" for GCC High and DoD ' +
-    '(login.microsoftonline.us, outlook.office365.us).',
+    '(login.microsoftonline.us, outlook.office365.us), or "china" for Microsoft 365 operated by ' +
+    '21Vianet (login.chinacloudapi.cn, partner.outlook.cn).',
 };
 
 export const MICROSOFT_WELL_KNOWN_TENANTS = ['organizations', 'common', 'consumers'] as const;
@@ -89,15 +102,30 @@ export function isValidMicrosoftTenant(tenant: string): boolean {
   );
 }
 
-/** Microsoft's national clouds: where their login endpoints and Exchange Online resource live. */
-const MICROSOFT_CLOUD_HOSTS: Record<MicrosoftCloud, { login: string; outlookResource: string }> = {
+/**
+ * Microsoft's national clouds: where their login endpoints and Exchange Online resource live.
+ * `appOnlyMailResource` is the Exchange Online resource an app-only (client credentials) token for
+ * IMAP, POP and SMTP is requested for, as `{resource}.default`.
+ */
+const MICROSOFT_CLOUD_HOSTS: Record<
+  MicrosoftCloud,
+  { login: string; outlookResource: string; appOnlyMailResource: string }
+> = {
   global: {
     login: 'https://login.microsoftonline.com',
     outlookResource: 'https://outlook.office.com/',
+    appOnlyMailResource: 'https://outlook.office365.com/',
   },
   usgov: {
     login: 'https://login.microsoftonline.us',
     outlookResource: 'https://outlook.office365.us/',
+    appOnlyMailResource: 'https://outlook.office365.us/',
+  },
+  // SPEC §15: Microsoft 365 operated by 21Vianet.
+  china: {
+    login: 'https://login.chinacloudapi.cn',
+    outlookResource: 'https://partner.outlook.cn/',
+    appOnlyMailResource: 'https://partner.outlook.cn/',
   },
 };
 
@@ -121,6 +149,10 @@ const google: ProviderPreset = {
     pop3: [GOOGLE_MAIL_SCOPE],
     smtp: [GOOGLE_MAIL_SCOPE],
   }),
+  // Google's device flow refuses the mail scope (it allows only a short list of scopes).
+  deviceAuthorizationEndpoint: () => null,
+  // Gmail has no app-only access: service accounts use jwt_bearer with a subject instead.
+  clientCredentialsScopePresets: () => ({}),
   alwaysRequestedScopes: [],
   // Without both, Google returns a refresh token only on the very first consent of a user.
   authorizationParams: { access_type: 'offline', prompt: 'consent' },
@@ -186,6 +218,17 @@ const microsoft: ProviderPreset = {
       smtp: [`${outlookResource}SMTP.Send`],
     };
   },
+  deviceAuthorizationEndpoint: (settings) => {
+    const { login, tenant } = microsoftTarget(settings);
+    return `${login}/${tenant}/oauth2/v2.0/devicecode`;
+  },
+  // Exchange Online app-only access: one `.default` scope for the resource; which protocols and
+  // mailboxes the app may use is decided by its app permissions and Exchange mailbox permissions.
+  clientCredentialsScopePresets: (settings) => {
+    const { appOnlyMailResource } = MICROSOFT_CLOUD_HOSTS[settings.cloud ?? 'global'];
+    const appOnly = [`${appOnlyMailResource}.default`];
+    return { imap: appOnly, pop3: appOnly, smtp: appOnly };
+  },
   alwaysRequestedScopes: ['offline_access'],
   authorizationParams: {},
   fields: {
@@ -216,6 +259,12 @@ const microsoft: ProviderPreset = {
       'SMTP AUTH is turned off by default in many tenants.',
     'For GCC High and DoD set cloud to "usgov": the endpoints move to login.microsoftonline.us ' +
       'and the mail scopes to https://outlook.office365.us/.',
+    'App-only mail (SPEC §15): with grantType "client_credentials" and scopePreset imap, pop3 or ' +
+      'smtp the link requests https://outlook.office365.com/.default (per cloud). Register the ' +
+      'application permissions IMAP.AccessAsApp, POP.AccessAsApp or SMTP.SendAsApp of "Office 365 ' +
+      'Exchange Online" with admin consent, register the app\'s service principal in Exchange ' +
+      '(New-ServicePrincipal) and grant it each mailbox (Add-MailboxPermission); the token names ' +
+      'no user, so consumers pass the mailbox as user to get xoauth2. Use a tenant ID or domain as tenant.',
   ],
   missingRefreshTokenAdvice:
     'Microsoft issues a refresh token only when the offline_access scope is requested and ' +
@@ -232,6 +281,8 @@ const custom: ProviderPreset = {
     'endpoints, or its issuer for discovery.',
   endpoints: () => null,
   scopePresets: () => ({}),
+  deviceAuthorizationEndpoint: () => null,
+  clientCredentialsScopePresets: () => ({}),
   alwaysRequestedScopes: [],
   authorizationParams: {},
   fields: {

@@ -56,6 +56,9 @@ export class ScopePresetsByCloudDto {
 
   @ApiProperty({ type: ScopePresetsDto })
   usgov: ScopePresetsDto;
+
+  @ApiProperty({ type: ScopePresetsDto })
+  china: ScopePresetsDto;
 }
 
 export class TenantSettingDto {
@@ -194,6 +197,7 @@ export class ProviderResponseDto {
           : {
               global: scopePresetsDto(preset.scopePresets({ ...defaults, cloud: 'global' })),
               usgov: scopePresetsDto(preset.scopePresets({ ...defaults, cloud: 'usgov' })),
+              china: scopePresetsDto(preset.scopePresets({ ...defaults, cloud: 'china' })),
             },
       alwaysRequestedScopes: [...preset.alwaysRequestedScopes],
       authorizationParams: { ...preset.authorizationParams },

@@ -25,6 +25,26 @@ describe('describeRefreshFailure', () => {
     expect(failure.error.code).toBe('reauthorization_required');
   });
 
+  it('says why, who must act and how, with the link id in the action (SPEC §13)', () => {
+    const failure = describeRefreshFailure(
+      new ProviderCallError('invalid_grant', 'answered HTTP 400 invalid_grant', {
+        oauthError: 'invalid_grant',
+        description: 'AADSTS50173: The provided grant has expired due to it being revoked.',
+      }),
+      { ...connected, id: 'link-1' },
+      NOW,
+    );
+    expect(failure.lastError).toMatchObject({ reason: 'password_changed', actor: 'account_owner' });
+    expect(failure.lastError.action).toContain('POST /v1/links/link-1/authorize');
+    const transient = describeRefreshFailure(
+      new ProviderCallError('transient', 'answered HTTP 503', { httpStatus: 503 }),
+      connected,
+      NOW,
+    );
+    expect(transient.lastError.reason).toBe('provider_unavailable');
+    expect(noRefreshTokenFailure(NOW).lastError.reason).toBe('no_refresh_token');
+  });
+
   it('sends a refused client to error, naming the OAuth error code', () => {
     const failure = describeRefreshFailure(
       new ProviderCallError('invalid_client', 'answered HTTP 401 invalid_client', {

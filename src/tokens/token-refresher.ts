@@ -6,9 +6,14 @@ import { AppConfig } from '../config/app-config.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
-import { oauthSettingsFor } from '../links/link-oauth-settings.js';
+import { nextSecretSettingsFor, oauthSettingsFor } from '../links/link-oauth-settings.js';
+import { LinksService } from '../links/links.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { ProviderClient, type TokenSet } from '../providers/provider-client.js';
+import {
+  ProviderClient,
+  type ProviderClientSettings,
+  type TokenSet,
+} from '../providers/provider-client.js';
 import { ProviderCallError } from '../providers/provider-error.js';
 import { PendingTokenWrites } from './pending-token-writes.js';
 import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
@@ -17,13 +22,14 @@ import {
   backoffError,
   isValidFor,
   mayServeOnDemand,
+  rejectionOutcome,
   type TokenState,
 } from './token-state.js';
 import { TokenStore, type ClaimedLink } from './token-store.js';
 import { TokenWriter } from './token-writer.js';
 import { TokenErrors } from './tokens.errors.js';
 
-export type RefreshTrigger = 'on_demand' | 'background' | 'manual';
+export type RefreshTrigger = 'on_demand' | 'background' | 'manual' | 'rejected';
 
 export interface RefreshRequest {
   trigger: RefreshTrigger;
@@ -32,6 +38,11 @@ export interface RefreshRequest {
   /** Call the provider even if the stored token is still valid (POST /refresh). */
   force: boolean;
   actor: string;
+  /**
+   * A token a resource server refused (POST /token/renew): renew only while it is still the
+   * link's token, once per refresh budget; otherwise serve the token the link holds.
+   */
+  rejectedAccessToken?: string;
 }
 
 /** How often a replica waiting on another replica's refresh re-reads the link. */
@@ -65,6 +76,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     private readonly pendingWrites: PendingTokenWrites,
+    private readonly links: LinksService,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
@@ -114,6 +126,40 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     return mayServeOnDemand(state, minValiditySeconds, this.config.minRefreshIntervalSeconds);
   }
 
+  /** Whether `state` answers the request without a call to the provider. */
+  private answers(state: TokenState, request: RefreshRequest): boolean {
+    if (request.force) return false;
+    if (request.rejectedAccessToken === undefined)
+      return this.mayServe(state, request.minValiditySeconds);
+    const outcome = rejectionOutcome(
+      state,
+      request.rejectedAccessToken,
+      this.config.minRefreshIntervalSeconds,
+    );
+    switch (outcome) {
+      case 'another_token':
+        return this.mayServe(state, request.minValiditySeconds);
+      case 'too_soon':
+        return true;
+      case 'renew':
+        return false;
+    }
+  }
+
+  /** Audits a report about the link's current token, decided under the lease (once per decision). */
+  private async recordRejection(claimed: ClaimedLink, request: RefreshRequest): Promise<void> {
+    if (request.rejectedAccessToken === undefined) return;
+    const outcome = rejectionOutcome(
+      claimed.state,
+      request.rejectedAccessToken,
+      this.config.minRefreshIntervalSeconds,
+    );
+    if (outcome === 'another_token') return;
+    await this.writer.recordRejected(claimed.link.id, request.actor, {
+      renewed: outcome === 'renew',
+    });
+  }
+
   private async refreshAcrossReplicas(
     linkId: string,
     request: RefreshRequest,
@@ -123,7 +169,13 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     for (;;) {
       const claim = await this.store.claim(linkId, this.holder, this.leaseSeconds);
       if ('link' in claim) {
-        if (!request.force && this.mayServe(claim.state, request.minValiditySeconds)) {
+        try {
+          await this.recordRejection(claim, request);
+        } catch (error) {
+          await this.store.release(linkId, this.holder);
+          throw error;
+        }
+        if (this.answers(claim.state, request)) {
           await this.store.release(linkId, this.holder); // another replica refreshed just before
           return claim.state;
         }
@@ -140,7 +192,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const state = await this.store.load(linkId);
       if (!state) throw TokenErrors.notFound();
       assertRenewable(state);
-      if (!request.force && this.mayServe(state, request.minValiditySeconds)) return state;
+      if (this.answers(state, request)) return state;
       const backingOff = backoffError(state);
       if (backingOff) throw backingOff;
     }
@@ -167,20 +219,32 @@ export class TokenRefresher implements BeforeApplicationShutdown {
 
     const endTimer = this.metrics.refreshDuration.startTimer({ trigger });
     let tokens: TokenSet;
+    let promoteNextSecret = false;
     try {
-      const settings = oauthSettingsFor(link, this.keyRing);
-      tokens =
+      const call = (settings: ProviderClientSettings): Promise<TokenSet> =>
         link.grantType === 'client_credentials'
-          ? await this.oauth.clientCredentials(settings, link.scopes)
+          ? this.oauth.clientCredentials(settings, link.scopes)
           : link.grantType === 'jwt_bearer' // SPEC §15: a fresh assertion per token
-            ? await this.oauth.jwtBearer(settings, link.scopes)
-            : await this.oauth.refresh(
+            ? this.oauth.jwtBearer(settings, link.scopes)
+            : this.oauth.refresh(
                 settings,
                 this.keyRing.decrypt(
                   link.refreshTokenEncrypted!,
                   encryptionContext(LINK_REFRESH_TOKEN, link.id),
                 ),
               );
+      try {
+        tokens = await call(oauthSettingsFor(link, this.keyRing));
+      } catch (error) {
+        // Overlapping secrets (SPEC §13): the provider may already have retired the current one.
+        // The lease outlives two provider calls, so the retry still holds it.
+        const next = nextSecretSettingsFor(link, this.keyRing);
+        if (!(error instanceof ProviderCallError) || error.kind !== 'invalid_client' || !next)
+          throw error;
+        this.logger.log(`Link ${link.id}: the client secret was refused; trying the next one`);
+        tokens = await call(next);
+        promoteNextSecret = true;
+      }
     } catch (error) {
       endTimer();
       if (!(error instanceof ProviderCallError)) {
@@ -194,13 +258,39 @@ export class TokenRefresher implements BeforeApplicationShutdown {
         kind: error.kind,
         error: error.oauthError,
         httpStatus: error.httpStatus,
+        reason: failure.lastError.reason ?? null,
+        actor: failure.lastError.actor ?? null,
+        action: failure.lastError.action ?? null,
       };
       await this.writer.saveFailure(claimed, this.holder, { ...failure, detail }, actor);
       this.logger.warn(`Refresh of link ${link.id} failed (${error.kind}): ${error.message}`);
       throw failure.error;
     }
     endTimer();
-    return this.commitRefreshed(claimed, tokens, trigger, actor);
+    const refreshed = await this.commitRefreshed(claimed, tokens, trigger, actor);
+    if (promoteNextSecret) await this.promoteNextSecret(claimed, actor);
+    return refreshed;
+  }
+
+  /**
+   * The provider accepted the next secret: it becomes the current one. Best effort: should this
+   * fail, the next refresh tries the current secret, then the next one, and promotes again.
+   */
+  private async promoteNextSecret(claimed: ClaimedLink, actor: string): Promise<void> {
+    const { link } = claimed;
+    try {
+      await this.links.promoteNextClientSecret(
+        link.id,
+        actor,
+        'invalid_client',
+        link.nextClientSecretEncrypted!,
+      );
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        `Promoting the next client secret of link ${link.id} failed`,
+      );
+    }
   }
 
   /** Stores what the provider issued; a database outage does not lose it (PendingTokenWrites). */

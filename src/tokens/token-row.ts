@@ -1,7 +1,7 @@
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import type { KeyRing } from '../crypto/key-ring.js';
 import { LINK_ACCESS_TOKEN } from '../database/encrypted-columns.js';
-import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
+import type { LinkAccount, LinkLastError, LinkStatus } from '../links/link.entity.js';
 import { renewByOf, type TokenState } from './token-state.js';
 
 /** The raw columns the token path reads; one query, no ORM hydration on the hot path. */
@@ -18,10 +18,11 @@ export interface TokenRow {
   refresh_token_present: boolean;
   refresh_not_before: Date | null;
   last_error: LinkLastError | null;
+  account: LinkAccount | null;
 }
 
 export const TOKEN_COLUMNS = `id, status, grant_type, access_token_encrypted, token_type, access_token_expires_at,
-  last_refreshed_at, granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error`;
+  last_refreshed_at, granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error, account`;
 
 /** A row's token state, its access token decrypted (once: callers pass the state around). */
 export function tokenStateOf(
@@ -46,5 +47,6 @@ export function tokenStateOf(
     refreshTokenPresent: row.refresh_token_present,
     refreshNotBefore: row.refresh_not_before ? new Date(row.refresh_not_before) : null,
     lastError: row.last_error,
+    account: row.account,
   };
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { CLOCK_SKEW_MS, isValidFor, mayServeOnDemand, renewByOf } from './token-state.js';
+import {
+  CLOCK_SKEW_MS,
+  isSameToken,
+  isValidFor,
+  mayServeOnDemand,
+  rejectionOutcome,
+  renewByOf,
+} from './token-state.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 const at = (secondsFromNow: number): Date => new Date(NOW + secondsFromNow * 1000);
@@ -55,5 +62,31 @@ describe('renewByOf', () => {
     expect(renewByOf(null, at(-10), 3600)).toEqual(at(3590));
     expect(renewByOf(null, at(-10), 0)).toBeNull();
     expect(renewByOf(null, null, 3600)).toBeNull();
+  });
+});
+
+describe('isSameToken', () => {
+  it('matches the held token only, whatever the lengths', () => {
+    expect(isSameToken({ accessToken: 'at' }, 'at')).toBe(true);
+    expect(isSameToken({ accessToken: 'at' }, 'a')).toBe(false);
+    expect(isSameToken({ accessToken: 'at' }, 'at-but-longer')).toBe(false);
+    expect(isSameToken({ accessToken: null }, '')).toBe(false);
+  });
+});
+
+describe('rejectionOutcome (SPEC §12 renew)', () => {
+  it('serves the held token when the rejected one is not it', () => {
+    expect(rejectionOutcome(token(600, 3000), 'old', 30, NOW)).toBe('another_token');
+  });
+
+  it('renews the held token once it is older than the budget', () => {
+    expect(rejectionOutcome(token(600, 30), 'at', 30, NOW)).toBe('renew');
+    expect(rejectionOutcome(token(600, 29.999), 'at', 30, NOW)).toBe('too_soon');
+  });
+
+  it('always renews an expired token, one of unknown age, or with the budget off', () => {
+    expect(rejectionOutcome(token(0, 1), 'at', 30, NOW)).toBe('renew');
+    expect(rejectionOutcome(token(600, null), 'at', 30, NOW)).toBe('renew');
+    expect(rejectionOutcome(token(600, 0), 'at', 0, NOW)).toBe('renew');
   });
 });

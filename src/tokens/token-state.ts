@@ -1,5 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AppError } from '../common/app-error.js';
-import type { GrantType, LinkStatus } from '../links/link.entity.js';
+import type { GrantType, LinkAccount, LinkStatus } from '../links/link.entity.js';
 import { TokenErrors } from './tokens.errors.js';
 
 /** What the token endpoint needs to know about a link, with its access token decrypted. */
@@ -22,6 +23,8 @@ export interface TokenState {
   refreshTokenPresent: boolean;
   refreshNotBefore: Date | null;
   lastError: { code: string; message: string; at: string } | null;
+  /** Who consented (SPEC §12), null when unknown. */
+  account: LinkAccount | null;
 }
 
 /** Clock skew allowed between Outlink and the provider; the only margin (SPEC §10). */
@@ -94,4 +97,34 @@ export function backoffError(
     Math.max(1, Math.ceil((notBefore.getTime() - now) / 1000)),
     'backing off after failures',
   );
+}
+
+/**
+ * Whether a token a consumer reports as rejected is the one the state holds. Both sides are
+ * hashed first so the constant-time comparison sees equal lengths and learns nothing from them.
+ */
+export function isSameToken(state: Pick<TokenState, 'accessToken'>, reported: string): boolean {
+  if (state.accessToken === null) return false;
+  const digest = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+  return timingSafeEqual(digest(state.accessToken), digest(reported));
+}
+
+/**
+ * What to do about a token a resource server refused (SPEC §12, POST /token/renew):
+ * - `another_token`: the link already holds a different token; serve it (the usual on-demand
+ *   rule decides whether that one needs a refresh);
+ * - `renew`: it is the current token: renew it, once per refresh budget (an expired one always);
+ * - `too_soon`: it is the current token but was obtained less than MIN_REFRESH_INTERVAL_SECONDS
+ *   ago: serve it unchanged, so one consumer that keeps failing (a wrong mailbox) cannot make
+ *   Outlink refresh on every call.
+ */
+export function rejectionOutcome(
+  state: Pick<TokenState, 'accessToken' | 'renewBy' | 'obtainedAt'>,
+  rejectedAccessToken: string,
+  minRefreshIntervalSeconds: number,
+  now = Date.now(),
+): 'another_token' | 'renew' | 'too_soon' {
+  if (!isSameToken(state, rejectedAccessToken)) return 'another_token';
+  if (!isValidFor(state, 0, now) || state.obtainedAt === null) return 'renew';
+  return now - state.obtainedAt.getTime() < minRefreshIntervalSeconds * 1000 ? 'too_soon' : 'renew';
 }

@@ -7,7 +7,7 @@ import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js';
-import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
+import type { LinkAccount, LinkLastError, LinkStatus } from '../links/link.entity.js';
 import type { TokenSet } from '../providers/provider-client.js';
 import type { TokenState } from './token-state.js';
 import { TOKEN_COLUMNS, tokenStateOf, type TokenRow } from './token-row.js';
@@ -22,6 +22,8 @@ interface StorableTokens {
   refreshTokenEncrypted: string | null;
   /** null: the provider did not say (the requested scopes stand). */
   grantedScopes: string[] | null;
+  /** From `refresh_token_expires_in`; null when the provider did not say. */
+  refreshTokenExpiresAt: Date | null;
 }
 
 export type GrantOutcome = 'saved' | 'link_gone' | 'link_changed';
@@ -59,6 +61,8 @@ export class TokenWriter {
     tokens: TokenSet;
     /** Set when the grant is usable but flawed (no refresh token): what the admin should fix. */
     lastError: LinkLastError | null;
+    /** Who consented (SPEC §12), null when the provider did not say. */
+    account: LinkAccount | null;
     actor: string;
   }): Promise<GrantOutcome> {
     const { linkId, tokens } = grant;
@@ -75,7 +79,8 @@ export class TokenWriter {
                 refresh_token_encrypted = $5, refresh_token_present = $5::text IS NOT NULL,
                 granted_scopes = COALESCE($6::text[], scopes), last_refreshed_at = now(),
                 status = 'connected', last_error = $7, refresh_not_before = NULL,
-                refresh_failures = 0, updated_at = now()
+                refresh_failures = 0, refresh_token_expires_at = $8, account = $9,
+                updated_at = now()
           WHERE id = $1 RETURNING ${TOKEN_COLUMNS}`,
         [
           linkId,
@@ -85,6 +90,8 @@ export class TokenWriter {
           storable.refreshTokenEncrypted,
           storable.grantedScopes,
           grant.lastError === null ? null : JSON.stringify(grant.lastError),
+          storable.refreshTokenExpiresAt,
+          grant.account === null ? null : JSON.stringify(grant.account),
         ],
       );
       await this.events.record(
@@ -129,22 +136,25 @@ export class TokenWriter {
         storable.expiresAt,
         storable.refreshTokenEncrypted,
         storable.grantedScopes,
+        storable.refreshTokenExpiresAt,
       ];
       const assignments = `access_token_encrypted = $2, token_type = $3, access_token_expires_at = $4,
         refresh_token_encrypted = COALESCE($5, refresh_token_encrypted),
         refresh_token_present = COALESCE($5, refresh_token_encrypted) IS NOT NULL,
         granted_scopes = COALESCE($6::text[], granted_scopes, scopes),
+        refresh_token_expires_at = COALESCE($7::timestamptz,
+          CASE WHEN $5::text IS NULL THEN refresh_token_expires_at END),
         last_refreshed_at = now(), status = 'connected', last_error = NULL,
         refresh_failures = 0, refresh_not_before = NULL,
         refresh_lease_until = NULL, refresh_lease_holder = NULL, updated_at = now()`;
       let rows: [TokenRow[], number] = await manager.query(
-        `UPDATE links SET ${assignments} WHERE id = $1 AND deleted_at IS NULL AND refresh_lease_holder = $7 RETURNING ${TOKEN_COLUMNS}`,
+        `UPDATE links SET ${assignments} WHERE id = $1 AND deleted_at IS NULL AND refresh_lease_holder = $8 RETURNING ${TOKEN_COLUMNS}`,
         [...parameters, holder],
       );
       if (rows[1] === 0) {
         rows = await manager.query(
           `UPDATE links SET ${assignments}
-            WHERE id = $1 AND deleted_at IS NULL AND refresh_token_encrypted IS NOT DISTINCT FROM $7
+            WHERE id = $1 AND deleted_at IS NULL AND refresh_token_encrypted IS NOT DISTINCT FROM $8
             RETURNING ${TOKEN_COLUMNS}`,
           [...parameters, claimed.refreshTokenEnvelope],
         );
@@ -205,6 +215,11 @@ export class TokenWriter {
     });
   }
 
+  /** SPEC §12: a consumer reported the link's current token as refused by a resource server. */
+  async recordRejected(linkId: string, actor: string, detail: JsonObject): Promise<void> {
+    await this.events.record(linkId, 'token_rejected', actor, detail);
+  }
+
   /** The token columns' values: expiry from now, the granted scopes, both tokens encrypted. */
   private storable(linkId: string, tokens: TokenSet): StorableTokens {
     return {
@@ -218,6 +233,10 @@ export class TokenWriter {
         ? this.keyRing.encrypt(tokens.refreshToken, encryptionContext(LINK_REFRESH_TOKEN, linkId))
         : null,
       grantedScopes: tokens.scope ? tokens.scope.split(' ').filter(Boolean) : null,
+      refreshTokenExpiresAt:
+        tokens.refreshTokenExpiresIn === null
+          ? null
+          : new Date(Date.now() + tokens.refreshTokenExpiresIn * 1000),
     };
   }
 

@@ -1,7 +1,65 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+} from 'class-validator';
+import { LinkAccountDto } from '../links/link.dto.js';
+import type { LinkAccount } from '../links/link.entity.js';
 import { isSaslUser, MAX_SASL_USER_LENGTH } from './sasl.js';
+import {
+  DEFAULT_MIN_VALIDITY_SECONDS,
+  MAX_MIN_VALIDITY_SECONDS,
+  SASL_FORMATS,
+  type SaslFormat,
+} from './token-query.js';
+
+const MIN_VALIDITY_DOC = {
+  type: 'integer',
+  minimum: 0,
+  maximum: MAX_MIN_VALIDITY_SECONDS,
+  default: DEFAULT_MIN_VALIDITY_SECONDS,
+  description: 'Seconds the token must stay valid',
+} as const;
+
+const USER_DOC = {
+  minLength: 1,
+  maxLength: MAX_SASL_USER_LENGTH,
+  example: 'alice@example.com',
+  description:
+    'Adds `xoauth2` and `oauthbearer` for this mailbox user: an e-mail address or a plain login, without ' +
+    'whitespace or control characters. Default: the e-mail (else username) of the account that consented.',
+} as const;
+
+const FORMAT_DOC = {
+  enum: SASL_FORMATS,
+  description:
+    'Requires `xoauth2` and `oauthbearer` in the answer: 400 when no mailbox is known (give ' +
+    '`user`), instead of an answer without them. An app-only (client credentials) token names ' +
+    'no user, so its SASL strings always need one.',
+} as const;
+
+/**
+ * The token route's query, for the OpenAPI document only: the route parses it with
+ * parseTokenQuery (token-query.ts), not through the global validation pipe.
+ */
+export class TokenQueryDto {
+  @ApiPropertyOptional(MIN_VALIDITY_DOC)
+  minValidity?: number;
+
+  @ApiPropertyOptional(USER_DOC)
+  user?: string;
+
+  // SPEC §15
+  @ApiPropertyOptional(FORMAT_DOC)
+  format?: SaslFormat;
+}
 
 /** SPEC §11's rule for `user`; see isSaslUser. */
 const IsSaslUser = (): PropertyDecorator =>
@@ -14,32 +72,44 @@ const IsSaslUser = (): PropertyDecorator =>
     },
   });
 
-export class TokenQueryDto {
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: 3600,
-    default: 60,
-    description: 'Seconds the token must stay valid',
+/** Longer than any access token seen in practice (Microsoft's JWTs run to a few KiB). */
+const MAX_ACCESS_TOKEN_LENGTH = 16_384;
+
+/**
+ * POST /v1/links/{id}/token/renew: the options of GET /token plus the token that was refused. A
+ * JSON body, so (unlike the token route's query) it goes through the global validation pipe.
+ */
+export class RenewTokenDto {
+  @ApiProperty({
+    minLength: 1,
+    maxLength: MAX_ACCESS_TOKEN_LENGTH,
+    writeOnly: true,
+    description:
+      'The access token a resource server (IMAP, SMTP, an API) refused. Renewed if it is still the ' +
+      "link's token; otherwise the link's current token is returned without calling the provider.",
   })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_ACCESS_TOKEN_LENGTH)
+  rejectedAccessToken: string;
+
+  @ApiPropertyOptional(MIN_VALIDITY_DOC)
   @IsOptional()
-  @Type(() => Number)
   @IsInt()
   @Min(0)
-  @Max(3600)
-  minValidity: number = 60;
+  @Max(MAX_MIN_VALIDITY_SECONDS)
+  minValidity?: number;
 
-  @ApiPropertyOptional({
-    minLength: 1,
-    maxLength: MAX_SASL_USER_LENGTH,
-    example: 'alice@example.com',
-    description:
-      'Adds `xoauth2` and `oauthbearer` for this mailbox user: an e-mail address or a plain login, without ' +
-      'whitespace or control characters',
-  })
+  @ApiPropertyOptional(USER_DOC)
   @IsOptional()
   @IsString()
   @IsSaslUser()
   user?: string;
+
+  @ApiPropertyOptional(FORMAT_DOC)
+  @IsOptional()
+  @IsIn(SASL_FORMATS)
+  format?: SaslFormat;
 }
 
 export class TokenResponseDto {
@@ -74,4 +144,11 @@ export class TokenResponseDto {
       'sent as =2C and =3D), for IMAP/SMTP AUTHENTICATE OAUTHBEARER',
   })
   oauthbearer?: string;
+
+  @ApiProperty({
+    type: LinkAccountDto,
+    nullable: true,
+    description: 'Who consented to the grant (SPEC §12); null when unknown',
+  })
+  account: LinkAccount | null;
 }

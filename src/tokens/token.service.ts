@@ -3,7 +3,12 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { AppError } from '../common/app-error.js';
 import { TokenCache } from './token-cache.js';
 import { TokenRefresher } from './token-refresher.js';
-import { assertRenewable, mayServeOnDemand, type TokenState } from './token-state.js';
+import {
+  assertRenewable,
+  mayServeOnDemand,
+  rejectionOutcome,
+  type TokenState,
+} from './token-state.js';
 import { AppConfig } from '../config/app-config.js';
 import { TokenStore } from './token-store.js';
 import { TokenErrors } from './tokens.errors.js';
@@ -22,13 +27,25 @@ export class TokenService {
     private readonly config: AppConfig,
   ) {}
 
-  async getToken(linkId: string, minValiditySeconds: number): Promise<TokenState> {
-    const budget = this.config.minRefreshIntervalSeconds;
+  /**
+   * A token valid for minValiditySeconds if it can be had. A cache hit is answered at once, not
+   * through a promise: that is most requests, and on Node 20 every promise of a request pays
+   * the request log context's async_hooks (issue 10).
+   */
+  getToken(linkId: string, minValiditySeconds: number): TokenState | Promise<TokenState> {
     const cached = this.cache.get(linkId);
-    if (cached && mayServeOnDemand(cached, minValiditySeconds, budget)) {
-      this.metrics.tokenRequests.inc({ result: 'cached' });
+    if (
+      cached &&
+      mayServeOnDemand(cached, minValiditySeconds, this.config.minRefreshIntervalSeconds)
+    ) {
+      this.metrics.countCachedTokenAnswer();
       return cached;
     }
+    return this.loadOrRefresh(linkId, minValiditySeconds);
+  }
+
+  private async loadOrRefresh(linkId: string, minValiditySeconds: number): Promise<TokenState> {
+    const budget = this.config.minRefreshIntervalSeconds;
     try {
       const stored = await this.store.load(linkId);
       if (!stored) throw TokenErrors.notFound();
@@ -46,6 +63,49 @@ export class TokenService {
       });
       this.cache.set(fresh);
       this.metrics.tokenRequests.inc({ result: 'refreshed' });
+      return fresh;
+    } catch (error) {
+      this.metrics.tokenRequests.inc({
+        result: error instanceof AppError ? error.code : 'internal_error',
+      });
+      throw error;
+    }
+  }
+
+  /**
+   * POST /v1/links/{id}/token/renew (SPEC §12): a resource server refused `rejectedAccessToken`.
+   * A stale report is answered from the database without a lease; a report about the current
+   * token goes to the refresher, which decides under the lease, so any number of consumers
+   * reporting one token, on any replicas, cause one refresh.
+   */
+  async renewRejected(
+    linkId: string,
+    rejectedAccessToken: string,
+    minValiditySeconds: number,
+    actor: string,
+  ): Promise<TokenState> {
+    const budget = this.config.minRefreshIntervalSeconds;
+    try {
+      const stored = await this.store.load(linkId);
+      if (!stored) throw TokenErrors.notFound();
+      assertRenewable(stored);
+      if (
+        rejectionOutcome(stored, rejectedAccessToken, budget) === 'another_token' &&
+        mayServeOnDemand(stored, minValiditySeconds, budget)
+      ) {
+        this.cache.set(stored);
+        this.metrics.tokenRequests.inc({ result: 'stored' });
+        return stored;
+      }
+      const fresh = await this.refresher.refresh(linkId, {
+        trigger: 'rejected',
+        minValiditySeconds,
+        force: false,
+        actor,
+        rejectedAccessToken,
+      });
+      this.cache.set(fresh);
+      this.metrics.tokenRequests.inc({ result: 'renewed' });
       return fresh;
     } catch (error) {
       this.metrics.tokenRequests.inc({

@@ -1,5 +1,5 @@
-import { Controller, Get, Header, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
 import { AllowConsumer, CurrentApiKey } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
@@ -7,10 +7,13 @@ import { UuidParam } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
-import { TokenQueryDto, TokenResponseDto } from './token.dto.js';
+import { RenewTokenDto, TokenQueryDto, TokenResponseDto } from './token.dto.js';
+import { DEFAULT_MIN_VALIDITY_SECONDS, TokenQueryParams, type TokenQuery } from './token-query.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
-import { isValidFor } from './token-state.js';
+import { isValidFor, type TokenState } from './token-state.js';
+import { mailboxFor } from './mailbox.js';
+import { TokenErrors } from './tokens.errors.js';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -28,31 +31,43 @@ export class TokensController {
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   @ApiOperation({ summary: 'A valid access token for the link, renewed first when needed' })
+  @ApiQuery({ type: TokenQueryDto })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblemResponses(400, 404, 409, 503)
-  async getLinkToken(
+  getLinkToken(
     @UuidParam('id') id: string,
-    @Query() query: TokenQueryDto,
+    @TokenQueryParams() query: TokenQuery,
+  ): TokenResponseDto | Promise<TokenResponseDto> {
+    // Synchronous when the replica's cache answers (see TokenService.getToken).
+    const state = this.tokens.getToken(id, query.minValidity);
+    return state instanceof Promise
+      ? state.then((fresh) => tokenResponse(fresh, query))
+      : tokenResponse(state, query);
+  }
+
+  @Post(':id/token/renew')
+  @AllowConsumer()
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  @ApiOperation({
+    summary: 'Report a token a resource server refused; get a renewed (or the current) token',
+    description:
+      "SPEC §12. If the refused token is still the link's token it is renewed (single-flight across " +
+      'replicas, at most once per MIN_REFRESH_INTERVAL_SECONDS); if the link already holds another ' +
+      'token, that one is returned without calling the provider. Answers like GET /token.',
+  })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiProblemResponses(400, 404, 409, 503)
+  async renewLinkToken(
+    @UuidParam('id') id: string,
+    @Body() body: RenewTokenDto,
+    @CurrentApiKey() apiKey: ApiKeyPrincipal,
   ): Promise<TokenResponseDto> {
-    const state = await this.tokens.getToken(id, query.minValidity);
-    const accessToken = state.accessToken!;
-    return {
-      linkId: state.linkId,
-      accessToken,
-      tokenType: state.tokenType ?? 'Bearer',
-      expiresAt: state.expiresAt?.toISOString() ?? null,
-      expiresIn: state.expiresAt
-        ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
-        : null,
-      scopes: state.scopes,
-      meetsMinValidity: isValidFor(state, query.minValidity),
-      ...(query.user !== undefined
-        ? {
-            xoauth2: xoauth2(query.user, accessToken),
-            oauthbearer: oauthbearer(query.user, accessToken),
-          }
-        : {}),
-    };
+    const { rejectedAccessToken, ...query } = body;
+    const minValidity = query.minValidity ?? DEFAULT_MIN_VALIDITY_SECONDS;
+    const state = await this.tokens.renewRejected(id, rejectedAccessToken, minValidity, apiKey.id);
+    return tokenResponse(state, { ...query, minValidity });
   }
 
   @Post(':id/refresh')
@@ -67,4 +82,27 @@ export class TokensController {
     await this.tokens.forceRefresh(id, apiKey.id);
     return LinkResponseDto.from(await this.links.get(id), this.config.redirectUrl);
   }
+}
+
+/** The answer of GET /token and POST /token/renew. */
+function tokenResponse(state: TokenState, query: TokenQuery): TokenResponseDto {
+  const accessToken = state.accessToken!;
+  const mailbox = mailboxFor({ requestedUser: query.user, account: state.account });
+  if (query.format !== undefined && mailbox === null)
+    throw TokenErrors.mailboxRequired(query.format, state.grantType);
+  return {
+    linkId: state.linkId,
+    accessToken,
+    tokenType: state.tokenType ?? 'Bearer',
+    expiresAt: state.expiresAt?.toISOString() ?? null,
+    expiresIn: state.expiresAt
+      ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
+      : null,
+    scopes: state.scopes,
+    meetsMinValidity: isValidFor(state, query.minValidity),
+    ...(mailbox !== null
+      ? { xoauth2: xoauth2(mailbox, accessToken), oauthbearer: oauthbearer(mailbox, accessToken) }
+      : {}),
+    account: state.account,
+  };
 }

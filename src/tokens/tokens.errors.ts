@@ -29,6 +29,16 @@ export const TokenErrors = {
       'The provider issued new tokens while the database was unreachable; they are kept and stored as soon as it is back. Retry shortly.',
       { headers: { 'retry-after': '2' } },
     ),
+  // SPEC §15
+  mailboxRequired: (format: string, grantType: string) =>
+    AppError.validation(
+      [{ field: 'user', message: `format=${format} needs the mailbox: give user` }],
+      `No mailbox is known for this link, so no ${format} string can be built. ${
+        grantType === 'client_credentials'
+          ? 'An app-only (client credentials) token acts for no user: name the mailbox with ?user=.'
+          : 'Name the mailbox with ?user=.'
+      }`,
+    ),
   providerUnavailable: (retryAfterSeconds: number, reason: string) =>
     new AppError(
       'provider_unavailable',

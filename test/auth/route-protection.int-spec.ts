@@ -39,6 +39,10 @@ const INVENTORY: Record<string, Access> = {
   'DELETE /v1/webhooks/:id': 'admin',
   'POST /v1/webhooks/:id/test': 'admin',
   'GET /v1/webhooks/:id/deliveries': 'admin',
+  // SPEC §12 consumers recover by themselves
+  'POST /v1/links/:id/token/renew': 'consumer',
+  // SPEC §13 overlapping client secrets
+  'POST /v1/links/:id/client-secret/promote': 'admin',
   // SPEC §15
   'GET /v1/links/:id/certificate': 'admin',
 };

@@ -208,6 +208,9 @@ describe('ProviderClient against a real oidc-provider', () => {
       expiresIn: expect.any(Number),
       refreshToken: expect.any(String),
       scope: 'openid offline_access',
+      refreshTokenExpiresIn: null,
+      // SPEC §12: who consented, read from the ID token (which openid-client never sees)
+      identity: { subject: 'alice', email: null, username: null },
     });
     expect(tokens.expiresIn).toBeGreaterThan(50);
     expect(tokens.expiresIn).toBeLessThanOrEqual(60);
@@ -377,6 +380,8 @@ describe('ProviderClient against a real oidc-provider', () => {
       expiresIn: expect.any(Number),
       refreshToken: null,
       scope: provider.customScope,
+      refreshTokenExpiresIn: null,
+      identity: null,
     });
     expect(provider.grantCounts().client_credentials).toBe(before + 1);
   });
@@ -594,6 +599,8 @@ describe('ProviderClient against a real oidc-provider', () => {
         expiresIn: null,
         refreshToken: null,
         scope: null,
+        refreshTokenExpiresIn: null,
+        identity: null,
       });
     });
 

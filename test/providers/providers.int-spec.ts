@@ -126,13 +126,19 @@ describe(`providers (${BACKEND})`, () => {
           pop3: ['https://outlook.office365.us/POP.AccessAsUser.All'],
           smtp: ['https://outlook.office365.us/SMTP.Send'],
         },
+        // SPEC §15
+        china: {
+          imap: ['https://partner.outlook.cn/IMAP.AccessAsUser.All'],
+          pop3: ['https://partner.outlook.cn/POP.AccessAsUser.All'],
+          smtp: ['https://partner.outlook.cn/SMTP.Send'],
+        },
       },
       settings: {
         tenant: {
           default: 'organizations',
           wellKnownValues: ['organizations', 'common', 'consumers'],
         },
-        cloud: { default: 'global', allowedValues: ['global', 'usgov'] },
+        cloud: { default: 'global', allowedValues: ['global', 'usgov', 'china'] },
       },
     });
     expect(microsoft.settings.tenant.description).toContain('{tenant}');

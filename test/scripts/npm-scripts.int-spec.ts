@@ -94,12 +94,55 @@ describe(`npm scripts the README names (${BACKEND})`, () => {
         script,
         exists: true,
       });
-    // `test` is what CI runs; `bench` has a smoke run of its own (scripts/bench).
-    const testedHere = ['start', 'migration:run', 'keys:rotate', 'openapi', 'migration:generate'];
-    expect(named.filter((script) => !testedHere.includes(script) && script !== 'test')).toEqual(
-      named.includes('bench') ? ['bench'] : [],
-    );
+    // `test` is what CI runs.
+    const testedHere = [
+      'start',
+      'migration:run',
+      'keys:rotate',
+      'openapi',
+      'migration:generate',
+      'bench',
+    ];
+    expect(named.filter((script) => !testedHere.includes(script) && script !== 'test')).toEqual([]);
   });
+
+  it('bench runs every scenario in smoke mode and writes its report where it is told', async () => {
+    expect(SCRIPTS.bench).toBe(
+      'npm run build && tsc -p tsconfig.bench.json && node dist-bench/scripts/bench/bench.js',
+    );
+    // Incremental (tsconfig.bench.json): only the first compilation takes long.
+    await promisify(execFile)(
+      join(PROJECT_ROOT, 'node_modules/.bin/tsc'),
+      ['-p', join(PROJECT_ROOT, 'tsconfig.bench.json')],
+      { cwd: PROJECT_ROOT, timeout: 150_000 },
+    );
+    const committed = readFileSync(join(PROJECT_ROOT, 'BENCHMARKS.md'), 'utf8');
+    const scratch = mkdtempSync(join(tmpdir(), 'outlink-bench-'));
+    try {
+      const result = await runNode(join(PROJECT_ROOT, 'dist-bench/scripts/bench/bench.js'), {
+        BENCH_SMOKE: '1',
+        BENCH_OUTPUT_DIR: scratch,
+        BENCH_BACKENDS: BACKEND,
+        ...(process.env.TEST_DATABASE_URL
+          ? { BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL }
+          : {}),
+      });
+      // The bench's own console output names the scenario that failed.
+      expect({ code: result.code, output: result.output }).toMatchObject({ code: 0 });
+      expect(result.output).toMatch(/\[stampede\/\w+\] 20 answers \{"200":20\}/);
+      const report = readFileSync(join(scratch, 'BENCHMARKS.md'), 'utf8');
+      expect(report).toContain('BENCH_SMOKE=1 npm run bench');
+      for (const section of ['## 1. Hot path', '## 2. Stampede', '## 3. Fleet refresh'])
+        expect(report).toContain(section);
+      // Every token answer of the smoke run was a 200, and the stampede made one grant.
+      expect(report).toMatch(/\| token \(LOG_LEVEL=warn\) \|(?:[^|]*\|){6} 0 \|/);
+      expect(report).toMatch(/\| \*\*1\*\* \(ok\) \|/);
+      expect(existsSync(join(scratch, 'benchmarks/hot-path-latency.svg'))).toBe(true);
+      expect(readFileSync(join(PROJECT_ROOT, 'BENCHMARKS.md'), 'utf8')).toBe(committed);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('migration:run applies the migrations to a new database, then finds nothing to do', async () => {
     const entry = builtEntryOf('migration:run');

@@ -12,6 +12,17 @@ export interface TestProviderOptions {
   /** Default: 32 random bytes, base64url. */
   clientSecret?: string;
   /**
+   * Registers the client in the provider's storage instead of its static configuration, so that
+   * `setClientSecret` can change its secret while it runs (oidc-provider reads stored clients on
+   * every request; static ones are cached). Default false.
+   */
+  rotatableClientSecret?: boolean;
+  /**
+   * Enables the device authorization flow (RFC 8628, `features.deviceFlow`) for the client; the
+   * discovery document then names `device_authorization_endpoint`. Default false.
+   */
+  deviceFlow?: boolean;
+  /**
    * SPEC §15: accept the RFC 7523 jwt-bearer grant for assertions signed by this public key and
    * issued by `issuer` (a service account's client_email); see `startTestProvider`.
    */
@@ -27,10 +38,28 @@ export interface TestProvider {
   customScope: string;
   /** counts token endpoint requests by grant_type */
   grantCounts(): Record<string, number>;
-  /** The `sub` of the last jwt-bearer assertion the provider accepted. */
-  lastJwtBearerSubject(): string | undefined;
+  /**
+   * Answers the next POSTs to the token endpoint with these OAuth errors (HTTP 400), one each, in
+   * order, before oidc-provider sees them: e.g. `slow_down`, which oidc-provider never sends.
+   */
+  injectTokenErrors(errors: string[]): void;
   /** Revokes every grant with all its tokens: the next refresh gets `invalid_grant`. */
   revokeAllGrants(): Promise<void>;
+  /**
+   * Kills one access token early (as an admin action or a password change does) and leaves its
+   * grant alone, so a refresh still works. (RFC 7009 revocation of an access token would revoke
+   * the whole grant in oidc-provider.)
+   */
+  invalidateAccessToken(accessToken: string): void;
+  /** RFC 7662 introspection as a resource server sees it: is this token active? */
+  isActive(accessToken: string): Promise<boolean>;
+  /**
+   * Replaces the client's secret, as an admin rotating it at the provider: from the next request
+   * on, only the new one is accepted. Needs `rotatableClientSecret`.
+   */
+  setClientSecret(secret: string): void;
+  /** The `sub` of the last jwt-bearer assertion the provider accepted. */
+  lastJwtBearerSubject(): string | undefined;
   /**
    * Registers one more client (oidc-provider client metadata, e.g. `token_endpoint_auth_method:
    * 'private_key_jwt'` with `jwks`), as dynamic registration would: stored in the adapter.
@@ -60,6 +89,8 @@ interface OidcProvider {
 interface KoaContext {
   method: string;
   path: string;
+  status: number;
+  body: unknown;
   query: Record<string, string | string[] | undefined>;
   oidc?: { params?: { grant_type?: unknown } };
 }
@@ -72,12 +103,15 @@ interface AdapterPayload {
   uid?: string;
   userCode?: string;
   consumed?: number;
+  /** Client metadata (model `Client`) and whatever else a model stores. */
+  [property: string]: unknown;
 }
 interface StoredEntry {
   payload: AdapterPayload;
   expiresAt: number;
 }
 
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 const PROVIDER_NOTICE = /^oidc-provider (WARNING|NOTICE)/;
@@ -228,6 +262,26 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     }
   }
 
+  const clientMetadata = (secret: string): AdapterPayload => ({
+    client_id: clientId,
+    client_secret: secret,
+    redirect_uris: [options.redirectUri],
+    grant_types: [
+      'authorization_code',
+      'refresh_token',
+      'client_credentials',
+      ...(options.deviceFlow === true ? [DEVICE_CODE_GRANT] : []),
+    ],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  });
+  const setClientSecret = (secret: string): void => {
+    if (!options.rotatableClientSecret)
+      throw new Error('startTestProvider: setClientSecret needs rotatableClientSecret: true');
+    store.set(`Client:${clientId}`, { payload: clientMetadata(secret), expiresAt: Infinity });
+  };
+  if (options.rotatableClientSecret) setClientSecret(clientSecret);
+
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
     format: 'jwk',
   });
@@ -237,20 +291,20 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         adapter: TestAdapter,
         jwks: { keys: [{ ...signingKey, kid: 'test', use: 'sig', alg: 'RS256' }] },
         cookies: { keys: [randomBytes(32).toString('base64url')] },
-        clients: [
-          {
-            client_id: clientId,
-            client_secret: clientSecret,
-            redirect_uris: [options.redirectUri],
-            grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-            response_types: ['code'],
-            token_endpoint_auth_method: 'client_secret_basic',
-          },
-        ],
-        scopes: ['openid', 'offline_access', customScope],
+        clients: options.rotatableClientSecret ? [] : [clientMetadata(clientSecret)],
+        scopes: ['openid', 'offline_access', 'email', 'profile', customScope],
+        // Account binding (SPEC §12): the ID token carries the claims of the scopes asked for.
+        claims: {
+          openid: ['sub'],
+          email: ['email', 'email_verified'],
+          profile: ['preferred_username'],
+        },
+        conformIdTokenClaims: false,
         features: {
           devInteractions: { enabled: true },
           clientCredentials: { enabled: true },
+          introspection: { enabled: true },
+          deviceFlow: { enabled: options.deviceFlow === true },
           revocation: {
             enabled: true,
             // A client may revoke its own tokens only (the library default, made explicit).
@@ -272,15 +326,22 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           AccessToken: accessTokenTtl,
           ClientCredentials: accessTokenTtl,
           AuthorizationCode: 60,
+          DeviceCode: 600,
           IdToken: 3600,
           RefreshToken: 24 * 3600,
           Grant: 24 * 3600,
           Interaction: 600,
           Session: 3600,
         },
+        // Whoever signs in exists: `alice` is alice@example.test, an address signs in as itself.
         findAccount: (_ctx: unknown, accountId: string) => ({
           accountId,
-          claims: () => ({ sub: accountId }),
+          claims: () => ({
+            sub: accountId,
+            email: accountId.includes('@') ? accountId : `${accountId}@example.test`,
+            email_verified: true,
+            preferred_username: accountId,
+          }),
         }),
       }),
   );
@@ -300,6 +361,15 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       ctx.query = { ...ctx.query, prompt: 'consent' };
     }
     await next();
+  });
+
+  const injectedErrors: string[] = [];
+  provider.use(async (ctx, next) => {
+    const injected =
+      ctx.method === 'POST' && ctx.path === '/token' ? injectedErrors.shift() : undefined;
+    if (injected === undefined) return next();
+    ctx.status = 400;
+    ctx.body = { error: injected };
   });
 
   let lastJwtBearerSubject: string | undefined;
@@ -357,6 +427,10 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     clientSecret,
     customScope,
     grantCounts: () => ({ ...counts }),
+    setClientSecret,
+    injectTokenErrors(errors: string[]): void {
+      injectedErrors.push(...errors);
+    },
     lastJwtBearerSubject: () => lastJwtBearerSubject,
     registerClient(metadata: Record<string, unknown>): void {
       store.set(`Client:${String(metadata.client_id)}`, {
@@ -369,6 +443,23 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         if (key.startsWith('Grant:') || entry.payload.grantId !== undefined) store.delete(key);
       }
       return Promise.resolve();
+    },
+    invalidateAccessToken(accessToken: string): void {
+      // Opaque access tokens are stored under their own value.
+      if (!store.delete(`AccessToken:${accessToken}`))
+        throw new Error('the provider holds no such access token');
+    },
+    async isActive(accessToken: string): Promise<boolean> {
+      const response = await fetch(`${issuer}/token/introspection`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token: accessToken }),
+      });
+      if (!response.ok) throw new Error(`introspection answered HTTP ${response.status}`);
+      return ((await response.json()) as { active: boolean }).active;
     },
     async close(): Promise<void> {
       for (const socket of sockets) socket.destroy();
@@ -461,4 +552,71 @@ export async function authorizeWithPlainHttp(
     }
   }
   throw new Error('authorization did not reach the redirect URI within 20 steps');
+}
+
+/**
+ * Plays the user of a device authorization (RFC 8628) with plain HTTP: opens the verification
+ * URL with the code filled in, confirms the code, signs in as `login` and consents (or, with
+ * `deny`, cancels at the consent prompt, which makes the device code's grant `access_denied`).
+ *
+ * @returns the title of the last page (oidc-provider's "Sign-in Success" when approved)
+ */
+export async function approveDeviceAuthorization(
+  verificationUriComplete: string,
+  options: { login?: string; deny?: boolean } = {},
+): Promise<string> {
+  const jar = new CookieJar();
+  let next = new URL(verificationUriComplete);
+  let body: URLSearchParams | undefined;
+  let aborted = false;
+  for (let step = 0; step < 20; step += 1) {
+    const response = await fetch(next, {
+      method: body === undefined ? 'GET' : 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: jar.header(),
+        ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      body,
+    });
+    jar.store(response);
+    body = undefined;
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel();
+      next = new URL(location, next);
+      continue;
+    }
+    const page = await response.text();
+    if (response.status !== 200) {
+      throw new Error(`device approval stopped at ${next.pathname} with HTTP ${response.status}`);
+    }
+    // After a cancel the provider shows its abort page, with a form to enter another code.
+    if (aborted) return /<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '';
+    const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
+    // The code entry and confirmation pages are forms of hidden fields (xsrf, user_code, confirm).
+    const form = /<form[^>]*method="post" action="([^"]+)"/.exec(page)?.[1];
+    if (prompt === 'login') {
+      body = new URLSearchParams({
+        prompt: 'login',
+        login: options.login ?? 'alice',
+        password: 'x',
+      });
+    } else if (prompt === 'consent' && options.deny === true) {
+      next = new URL(`${next.pathname.replace(/\/$/, '')}/abort`, next);
+      aborted = true;
+    } else if (prompt === 'consent') {
+      body = new URLSearchParams({ prompt: 'consent' });
+    } else if (form !== undefined && prompt === undefined) {
+      body = new URLSearchParams(
+        [...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(
+          (match): [string, string] => [match[1], match[2]],
+        ),
+      );
+      next = new URL(form, next);
+    } else {
+      return /<title>([^<]*)<\/title>/.exec(page)?.[1] ?? '';
+    }
+  }
+  throw new Error('device approval did not finish within 20 steps');
 }

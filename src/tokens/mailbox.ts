@@ -1,0 +1,14 @@
+import type { LinkAccount } from '../links/link.entity.js';
+
+/**
+ * Which mailbox the SASL strings (`xoauth2`, `oauthbearer`) of a token answer are built for
+ * (SPEC §11, §12, §15): the `user` the consumer asked for, else the e-mail of the account that
+ * consented, else its username; null when none is known, and then the strings are left out. An
+ * app-only (client credentials) token has no consenting account, so it needs `user`.
+ */
+export function mailboxFor(known: {
+  requestedUser?: string;
+  account?: LinkAccount | null;
+}): string | null {
+  return known.requestedUser ?? known.account?.email ?? known.account?.username ?? null;
+}
