@@ -175,6 +175,19 @@ export function resolveLinkConfiguration(
     cloud: isMicrosoft ? (input.cloud ?? preset.settingsDefaults.cloud) : null,
   };
 
+  // SPEC §15: client credentials need a tenant that can issue app-only tokens.
+  if (
+    input.grantType === 'client_credentials' &&
+    tenantIsValid &&
+    settings.tenant !== null &&
+    preset.clientCredentialsRefusedTenants.includes(settings.tenant)
+  ) {
+    errors.push({
+      field: 'tenant',
+      message: `client_credentials needs the tenant ID or a verified domain as tenant, not ${settings.tenant}`,
+    });
+  }
+
   const presetEndpoints = preset.endpoints(settings);
   let endpoints = {
     authorizationEndpoint: input.authorizationEndpoint ?? null,

@@ -134,6 +134,11 @@ describe('provider presets', () => {
     expect(microsoft.clientCredentialsScopePresets({ tenant: null, cloud: 'china' })).toEqual(
       appOnly('https://partner.outlook.cn/.default'),
     );
+    expect(microsoft.clientCredentialsRefusedTenants).toEqual([
+      'organizations',
+      'common',
+      'consumers',
+    ]);
     expect(getProviderPreset('google').clientCredentialsScopePresets(NONE)).toEqual({});
     expect(getProviderPreset('custom').clientCredentialsScopePresets(NONE)).toEqual({});
     expect(microsoft.notes.join(' ')).toMatch(/IMAP\.AccessAsApp.*SMTP\.SendAsApp/);
@@ -149,6 +154,17 @@ describe('provider presets', () => {
     );
     expect(getProviderPreset('google').deviceAuthorizationEndpoint(NONE)).toBeNull();
     expect(getProviderPreset('custom').deviceAuthorizationEndpoint(NONE)).toBeNull();
+  });
+
+  it('says it supports the device flow exactly when it has a device endpoint (custom: by discovery)', () => {
+    for (const preset of PROVIDER_PRESETS) {
+      const endpoint = preset.deviceAuthorizationEndpoint(preset.settingsDefaults);
+      if (preset.endpoints(preset.settingsDefaults) === null) continue;
+      expect({ id: preset.id, deviceFlow: preset.supports.deviceFlow }).toEqual({
+        id: preset.id,
+        deviceFlow: endpoint !== null,
+      });
+    }
   });
 
   it('custom: no endpoints and no scope presets; asks for endpoints or an issuer', () => {

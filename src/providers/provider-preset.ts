@@ -3,6 +3,8 @@
  * the rest of the code asks a preset instead of testing `provider === 'google'`.
  */
 
+import type { TokenEndpointAuthMethod } from './provider-client.js';
+
 export const PROVIDER_IDS = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
@@ -11,6 +13,16 @@ export type MicrosoftCloud = (typeof MICROSOFT_CLOUDS)[number];
 
 export const SCOPE_PRESET_IDS = ['imap', 'pop3', 'smtp'] as const;
 export type ScopePresetId = (typeof SCOPE_PRESET_IDS)[number];
+
+/** What a preset can do (SPEC §15), shown by GET /v1/providers. */
+export interface PresetSupport {
+  /** Grant types a link of this provider can use. */
+  grantTypes: string[];
+  /** How the client can authenticate at the token endpoint. */
+  tokenEndpointAuthMethods: TokenEndpointAuthMethod[];
+  /** Device authorization (RFC 8628); custom: when the issuer's discovery document names it. */
+  deviceFlow: boolean;
+}
 
 /** Per-link settings of a preset; only microsoft uses them, the others take nulls. */
 export interface ProviderSettings {
@@ -50,6 +62,8 @@ export interface ProviderPreset {
   clientCredentialsScopePresets(
     settings: ProviderSettings,
   ): Partial<Record<ScopePresetId, string[]>>;
+  /** Tenants that cannot issue client-credentials tokens (microsoft: the well-known ones). */
+  clientCredentialsRefusedTenants: readonly string[];
   /** Scopes always requested for the authorization-code grant (microsoft: offline_access). */
   alwaysRequestedScopes: string[];
   /** Extra authorization request parameters (google: access_type=offline, prompt=consent); a link's own authorizationParams override them. */
@@ -64,6 +78,7 @@ export interface ProviderPreset {
   notes: string[];
   /** What to tell the admin when the token response had no refresh token. */
   missingRefreshTokenAdvice: string;
+  supports: PresetSupport;
 }
 
 /** What the admin may put in each setting, for the providers API. */
@@ -132,6 +147,15 @@ const MICROSOFT_CLOUD_HOSTS: Record<
 const GOOGLE_MAIL_SCOPE = 'https://mail.google.com/';
 
 const NO_SETTINGS: ProviderSettings = { tenant: null, cloud: null };
+const CLIENT_SECRET_METHODS: TokenEndpointAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+];
+// Entra certificate credentials and any server that takes RFC 7523 client assertions.
+const CLIENT_SECRET_OR_KEY_METHODS: TokenEndpointAuthMethod[] = [
+  ...CLIENT_SECRET_METHODS,
+  'private_key_jwt',
+];
 
 const google: ProviderPreset = {
   id: 'google',
@@ -153,6 +177,7 @@ const google: ProviderPreset = {
   deviceAuthorizationEndpoint: () => null,
   // Gmail has no app-only access: service accounts use jwt_bearer with a subject instead.
   clientCredentialsScopePresets: () => ({}),
+  clientCredentialsRefusedTenants: [],
   alwaysRequestedScopes: [],
   // Without both, Google returns a refresh token only on the very first consent of a user.
   authorizationParams: { access_type: 'offline', prompt: 'consent' },
@@ -181,6 +206,12 @@ const google: ProviderPreset = {
     "and prompt=consent. The preset sets both; if the link's authorizationParams override them, " +
     "restore them. Then remove the app's access at https://myaccount.google.com/permissions and " +
     'authorize the link again.',
+  supports: {
+    // jwt_bearer: service accounts with domain-wide delegation (SPEC §15)
+    grantTypes: ['authorization_code', 'jwt_bearer'],
+    tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
+    deviceFlow: false,
+  },
 };
 
 function microsoftTarget(settings: ProviderSettings): { login: string; tenant: string } {
@@ -229,6 +260,8 @@ const microsoft: ProviderPreset = {
     const appOnly = [`${appOnlyMailResource}.default`];
     return { imap: appOnly, pop3: appOnly, smtp: appOnly };
   },
+  // An app-only token belongs to one tenant: "organizations" or "common" name none.
+  clientCredentialsRefusedTenants: MICROSOFT_WELL_KNOWN_TENANTS,
   alwaysRequestedScopes: ['offline_access'],
   authorizationParams: {},
   fields: {
@@ -271,6 +304,11 @@ const microsoft: ProviderPreset = {
     'granted. The preset always requests it; make sure the app registration allows it (API ' +
     'permissions: offline_access, with admin consent where the tenant requires it) and authorize ' +
     'the link again.',
+  supports: {
+    grantTypes: ['authorization_code', 'client_credentials'],
+    tokenEndpointAuthMethods: CLIENT_SECRET_OR_KEY_METHODS,
+    deviceFlow: true,
+  },
 };
 
 const custom: ProviderPreset = {
@@ -283,6 +321,7 @@ const custom: ProviderPreset = {
   scopePresets: () => ({}),
   deviceAuthorizationEndpoint: () => null,
   clientCredentialsScopePresets: () => ({}),
+  clientCredentialsRefusedTenants: [],
   alwaysRequestedScopes: [],
   authorizationParams: {},
   fields: {
@@ -313,6 +352,11 @@ const custom: ProviderPreset = {
     'such as offline_access, enable refresh tokens ("offline access") for the client on the ' +
     "server, or add prompt=consent to the link's authorizationParams; then authorize the link " +
     'again.',
+  supports: {
+    grantTypes: ['authorization_code', 'client_credentials', 'jwt_bearer'],
+    tokenEndpointAuthMethods: CLIENT_SECRET_OR_KEY_METHODS,
+    deviceFlow: true,
+  },
 };
 
 /** The presets by id; a Record, so adding a PROVIDER_ID without a preset fails the type-check. */

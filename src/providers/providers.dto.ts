@@ -106,6 +106,36 @@ function scopePresetsDto(presets: Partial<Record<ScopePresetId, string[]>>): Sco
   return dto;
 }
 
+/** What a preset supports (SPEC §15). */
+export class ProviderSupportDto {
+  @ApiProperty({ type: [String], example: ['authorization_code', 'client_credentials'] })
+  grantTypes: string[];
+
+  @ApiProperty({ type: [String], example: ['client_secret_basic', 'client_secret_post'] })
+  tokenEndpointAuthMethods: string[];
+
+  @ApiProperty({
+    description:
+      'POST /v1/links/{id}/authorize { "method": "device" } (RFC 8628); for custom only when the ' +
+      "issuer's discovery document names a device_authorization_endpoint",
+  })
+  deviceFlow: boolean;
+
+  @ApiProperty({
+    description:
+      'App-only mail: grantType client_credentials with a scopePreset (imap, pop3, smtp); the ' +
+      'token answer then needs user for xoauth2',
+  })
+  appOnlyMail: boolean;
+
+  @ApiProperty({
+    type: ScopePresetsDto,
+    description:
+      'Scopes behind each scopePreset of a client_credentials link, for the default settings.',
+  })
+  appOnlyScopePresets: ScopePresetsDto;
+}
+
 /** A provider preset as shown to admins, resolved for its default settings. */
 export class ProviderResponseDto {
   @ApiProperty({ enum: PROVIDER_IDS, example: 'google' })
@@ -174,6 +204,10 @@ export class ProviderResponseDto {
   @ApiProperty({ description: 'What to do when the provider issued no refresh token.' })
   missingRefreshTokenAdvice: string;
 
+  // SPEC §15
+  @ApiProperty({ type: ProviderSupportDto })
+  supports: ProviderSupportDto;
+
   static from(preset: ProviderPreset): ProviderResponseDto {
     const defaults = preset.settingsDefaults;
     const endpoints = preset.endpoints(defaults);
@@ -221,8 +255,22 @@ export class ProviderResponseDto {
       },
       notes: [...preset.notes],
       missingRefreshTokenAdvice: preset.missingRefreshTokenAdvice,
+      supports: supportDto(preset),
     };
   }
+}
+
+function supportDto(preset: ProviderPreset): ProviderSupportDto {
+  const appOnlyScopePresets = scopePresetsDto(
+    preset.clientCredentialsScopePresets(preset.settingsDefaults),
+  );
+  return {
+    grantTypes: [...preset.supports.grantTypes],
+    tokenEndpointAuthMethods: [...preset.supports.tokenEndpointAuthMethods],
+    deviceFlow: preset.supports.deviceFlow,
+    appOnlyMail: Object.keys(appOnlyScopePresets).length > 0,
+    appOnlyScopePresets,
+  };
 }
 
 export class ProviderListResponseDto {

@@ -276,6 +276,24 @@ describe(`device authorization flow (RFC 8628) against a real OpenID provider ($
     expect(count).toBe(0);
   });
 
+  it('lets only admins start a device authorization', async () => {
+    const link = await createDeviceLink();
+    const consumer = await t
+      .http()
+      .post('/v1/api-keys')
+      .set(bearer(t.adminKey))
+      .send({ name: 'mail-handler', role: 'consumer', linkIds: [link.id] })
+      .expect(201);
+    await t
+      .http()
+      .post(`/v1/links/${link.id}/authorize`)
+      .set(bearer(consumer.body.key as string))
+      .send({ method: 'device' })
+      .expect(403);
+    await t.http().post(`/v1/links/${link.id}/authorize`).send({ method: 'device' }).expect(401);
+    expect(await deviceRows(link.id)).toEqual([]);
+  });
+
   it('forgets the device codes of a deleted link', async () => {
     const link = await createDeviceLink();
     await startDevice(link.id).expect(201);

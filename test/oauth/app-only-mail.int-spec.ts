@@ -67,6 +67,21 @@ describe(`Microsoft app-only mail and the mailbox of a token answer (${BACKEND})
     }
   });
 
+  it('refuses app-only links on a tenant that names no organisation (the default included)', async () => {
+    for (const tenant of ['organizations', 'common', 'consumers', undefined]) {
+      const refused = await createLink(appOnly({ tenant, scopePreset: 'imap' })).expect(400);
+      expect(refused.body.errors).toEqual([
+        {
+          field: 'tenant',
+          message: `client_credentials needs the tenant ID or a verified domain as tenant, not ${tenant ?? 'organizations'}`,
+        },
+      ]);
+    }
+    await createLink(appOnly({ tenant: 'contoso.onmicrosoft.com', scopePreset: 'smtp' })).expect(
+      201,
+    );
+  });
+
   it('keeps the delegated scopes for the authorization-code grant, also in the china cloud', async () => {
     const created = await createLink({
       name: 'Exchange China',

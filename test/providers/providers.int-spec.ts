@@ -43,6 +43,7 @@ describe(`providers (${BACKEND})`, () => {
           'scopePresets',
           'scopePresetsByCloud',
           'settings',
+          'supports',
         ].sort(),
       );
       expect(item.requiredFields).toContain('clientId');
@@ -146,6 +147,52 @@ describe(`providers (${BACKEND})`, () => {
     expect(microsoft.optionalFields).toEqual(expect.arrayContaining(['tenant', 'cloud']));
     expect(microsoft.notes.some((note: string) => note.includes('AADSTS7000222'))).toBe(true);
     expect(microsoft.missingRefreshTokenAdvice).toContain('offline_access');
+  });
+
+  // SPEC §15
+  it('shows what each preset supports: grant types, client authentication, device flow, app-only mail', async () => {
+    const response = await t.http().get('/v1/providers').set(bearer(t.adminKey)).expect(200);
+    const supports = Object.fromEntries(
+      response.body.items.map((item: { id: string; supports: unknown }) => [
+        item.id,
+        item.supports,
+      ]),
+    );
+    const secretMethods = ['client_secret_basic', 'client_secret_post'];
+    const secretOrKeyMethods = [...secretMethods, 'private_key_jwt'];
+    expect(supports).toEqual({
+      google: {
+        grantTypes: ['authorization_code', 'jwt_bearer'],
+        tokenEndpointAuthMethods: secretMethods,
+        deviceFlow: false,
+        appOnlyMail: false,
+        appOnlyScopePresets: {},
+      },
+      microsoft: {
+        grantTypes: ['authorization_code', 'client_credentials'],
+        tokenEndpointAuthMethods: secretOrKeyMethods,
+        deviceFlow: true,
+        appOnlyMail: true,
+        appOnlyScopePresets: {
+          imap: ['https://outlook.office365.com/.default'],
+          pop3: ['https://outlook.office365.com/.default'],
+          smtp: ['https://outlook.office365.com/.default'],
+        },
+      },
+      custom: {
+        grantTypes: ['authorization_code', 'client_credentials', 'jwt_bearer'],
+        tokenEndpointAuthMethods: secretOrKeyMethods,
+        deviceFlow: true,
+        appOnlyMail: false,
+        appOnlyScopePresets: {},
+      },
+    });
+    const single = await t
+      .http()
+      .get('/v1/providers/microsoft')
+      .set(bearer(t.adminKey))
+      .expect(200);
+    expect(single.body.supports).toEqual(supports.microsoft);
   });
 
   it('answers 404 problem+json for an unknown provider without echoing it', async () => {
