@@ -52,6 +52,12 @@ export const LINK_PRIVATE_KEY: EncryptedColumn = {
   idColumn: 'id',
   column: 'private_key_encrypted',
 };
+// SPEC §15 jwt_bearer: the service account key file.
+export const LINK_SERVICE_ACCOUNT_KEY: EncryptedColumn = {
+  table: 'links',
+  idColumn: 'id',
+  column: 'service_account_key_encrypted',
+};
 
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   LINK_CLIENT_SECRET,
@@ -66,4 +72,5 @@ export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   DEVICE_AUTHORIZATION_DEVICE_CODE,
   // SPEC §15
   LINK_PRIVATE_KEY,
+  LINK_SERVICE_ACCOUNT_KEY,
 ];

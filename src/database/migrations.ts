@@ -8,6 +8,7 @@ import { AddLinkMail1764002000001 } from './migrations/1764002000001-AddLinkMail
 import { AddLinkForecast1764003000001 } from './migrations/1764003000001-AddLinkForecast.js';
 import { AddNextClientSecret1764003000002 } from './migrations/1764003000002-AddNextClientSecret.js';
 import { AddKeyCredentials1764004000001 } from './migrations/1764004000001-AddKeyCredentials.js';
+import { AddServiceAccountKeys1764004000002 } from './migrations/1764004000002-AddServiceAccountKeys.js';
 import { CreateDeviceAuthorizations1764005000001 } from './migrations/1764005000001-CreateDeviceAuthorizations.js';
 
 /**
@@ -27,5 +28,6 @@ export const MIGRATIONS = [
   AddLinkForecast1764003000001,
   AddNextClientSecret1764003000002,
   AddKeyCredentials1764004000001,
+  AddServiceAccountKeys1764004000002,
   CreateDeviceAuthorizations1764005000001,
 ];

@@ -4,7 +4,9 @@ import {
   LINK_CLIENT_SECRET,
   LINK_NEXT_CLIENT_SECRET,
   LINK_PRIVATE_KEY,
+  LINK_SERVICE_ACCOUNT_KEY,
 } from '../database/encrypted-columns.js';
+import { parseServiceAccountKey } from '../providers/service-account-key.js';
 import { parseClientKey } from '../providers/client-key.js';
 import type { ProviderClientSettings } from '../providers/provider-client.js';
 import {
@@ -48,6 +50,17 @@ export function oauthSettingsFor(link: LinkEntity, keyRing: KeyRing): ProviderCl
             certificate: link.certificate,
           }
         : null,
+    assertionGrant: link.serviceAccountKeyEncrypted
+      ? {
+          key: parseServiceAccountKey(
+            keyRing.decrypt(
+              link.serviceAccountKeyEncrypted,
+              encryptionContext(LINK_SERVICE_ACCOUNT_KEY, link.id),
+            ),
+          ),
+          subject: link.subject,
+        }
+      : null,
     server: {
       issuer: expectedIssuer(link),
       authorizationEndpoint: link.authorizationEndpoint,
@@ -97,4 +110,5 @@ export const LINK_SECRET_COLUMNS = [
   'nextClientSecretEncrypted',
   // SPEC §15
   'privateKeyEncrypted',
+  'serviceAccountKeyEncrypted',
 ] as const;

@@ -105,21 +105,28 @@ export interface LinkUpdatePlan {
 export function planLinkUpdate(
   current: CurrentLink &
     Pick<LinkEntity, 'status' | 'hasClientSecret' | 'refreshTokenPresent'> &
-    Partial<Pick<LinkEntity, 'certificate'>>,
+    Partial<Pick<LinkEntity, 'certificate' | 'hasServiceAccountKey'>>,
   next: Record<(typeof GRANT_DEFINING_FIELDS)[number], unknown>,
   newClientSecret: string | null | undefined,
-  newKeys: { privateKey?: boolean } = {},
+  newKeys: { privateKey?: boolean; serviceAccountKey?: boolean; subject?: boolean } = {},
 ): LinkUpdatePlan {
   const redirected = changedFields(SECRET_BOUND_FIELDS, current, next);
   const hasPrivateKey = current.certificate != null;
   const newPrivateKey = newKeys.privateKey === true;
-  if (redirected.length > 0 && !newPrivateKey && newClientSecret === undefined) {
+  const newAccountKey = newKeys.serviceAccountKey === true;
+  if (redirected.length > 0 && !newPrivateKey && !newAccountKey && newClientSecret === undefined) {
     // SPEC §15: a stored private key counts as the secret (a generated new key is a new one).
     if (current.hasClientSecret) throw LinkErrors.clientSecretRequired(redirected);
     if (hasPrivateKey) throw LinkErrors.clientSecretRequired(redirected, 'privateKey');
+    if (current.hasServiceAccountKey === true)
+      throw LinkErrors.clientSecretRequired(redirected, 'serviceAccountKey');
   }
   const voidingChanges: string[] = changedFields(GRANT_DEFINING_FIELDS, current, next);
-  if (newPrivateKey && hasPrivateKey) voidingChanges.push('privateKey'); // SPEC §15
+  // SPEC §15: a new key, or another user to act as, is another grant.
+  if (newPrivateKey && hasPrivateKey) voidingChanges.push('privateKey');
+  if (newAccountKey && current.hasServiceAccountKey === true)
+    voidingChanges.push('serviceAccountKey');
+  if (newKeys.subject === true) voidingChanges.push('subject');
   if (voidingChanges.length > 0) {
     const status = 'pending_authorization';
     return {

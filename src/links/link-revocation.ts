@@ -33,6 +33,7 @@ export class LinkRevocation {
         clientSecretEncrypted: true,
         refreshTokenEncrypted: true,
         privateKeyEncrypted: true,
+        serviceAccountKeyEncrypted: true,
       },
     });
     if (!secrets?.refreshTokenEncrypted) return undefined;

@@ -152,7 +152,13 @@ export class CreateLinkDto {
   @IsIn(GRANT_TYPES)
   grantType?: GrantType;
 
-  @ApiProperty({ minLength: 1, maxLength: 1000 })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 1000,
+    description: "jwt_bearer: optional, defaults to the service account key's client_email",
+  })
+  // SPEC §15: a jwt_bearer link may take its client id from the service account key.
+  @ValidateIf((dto: CreateLinkDto) => dto.grantType !== 'jwt_bearer' || dto.clientId !== undefined)
   @IsString()
   @MinLength(1)
   @MaxLength(1000)
@@ -327,6 +333,45 @@ export class CreateLinkDto {
   @ValidateNested()
   @Type(() => MailSettingsDto)
   mail?: MailSettingsDto | null;
+
+  // SPEC §15 jwt_bearer
+  @ApiPropertyOptional({
+    oneOf: [
+      { type: 'object', additionalProperties: true },
+      { type: 'string', maxLength: 16384 },
+    ],
+    writeOnly: true,
+    nullable: true,
+    description:
+      'jwt_bearer: the service account key file (Google JSON: private_key, client_email, ' +
+      'private_key_id, token_uri), as an object or its text. Write-only.',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @ValidateBy({
+    name: 'isServiceAccountKey',
+    validator: {
+      validate: (value: unknown) =>
+        (typeof value === 'string' && value.length > 0 && value.length <= 16384) ||
+        (typeof value === 'object' && value !== null && !Array.isArray(value)),
+      defaultMessage: () =>
+        'serviceAccountKey must be the JSON key file as an object or its text (at most 16384 characters)',
+    },
+  })
+  serviceAccountKey?: Record<string, unknown> | string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    maxLength: 320,
+    description:
+      'jwt_bearer: the user to act as (sub), e.g. the mailbox (Google domain-wide delegation)',
+  })
+  @IsOptional()
+  @ValidateIf(nullable)
+  @IsString()
+  @MaxLength(320)
+  subject?: string | null;
 }
 
 /** PATCH: any field of a link; changing client id, endpoints or scopes voids the grant. */
@@ -442,6 +487,10 @@ export class LinkResponseDto {
   @ApiProperty({ type: MailSettingsDto, nullable: true }) mail: MailSettings | null;
   @ApiProperty({ type: MailCheckDto, nullable: true, description: 'The last mail check' })
   mailCheck: MailCheck | null;
+  @ApiProperty({ description: 'jwt_bearer: a service account key is stored' })
+  hasServiceAccountKey: boolean;
+  @ApiProperty({ type: String, nullable: true, description: 'jwt_bearer: the user acted as' })
+  subject: string | null;
 
   /** Never a secret or a token: only what the admin may see (SPEC §5). */
   static from(link: LinkEntity, redirectUrl: string, now: Date = new Date()): LinkResponseDto {
@@ -480,6 +529,8 @@ export class LinkResponseDto {
       account: link.account,
       mail: link.mail,
       mailCheck: link.mailCheck,
+      hasServiceAccountKey: link.hasServiceAccountKey,
+      subject: link.subject,
     };
   }
 }

@@ -9,7 +9,12 @@ export const LINK_STATUSES = [
   'error',
 ] as const;
 export type LinkStatus = (typeof LINK_STATUSES)[number];
-export const GRANT_TYPES = ['authorization_code', 'client_credentials'] as const;
+export const GRANT_TYPES = [
+  'authorization_code',
+  'client_credentials',
+  // SPEC §15: RFC 7523 §2.1 assertion grant (e.g. a Google service account)
+  'jwt_bearer',
+] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 export const TOKEN_ENDPOINT_AUTH_METHODS = [
   'client_secret_basic',
@@ -202,4 +207,14 @@ export class LinkEntity {
   /** PEM; kept so that the thumbprint registered at the provider stays the same. */
   @Column({ type: 'text', nullable: true })
   certificate: string | null;
+
+  // SPEC §15 jwt_bearer: the service account key (JSON, encrypted) and the account to act as.
+  @Column({ name: 'service_account_key_encrypted', type: 'text', nullable: true, select: false })
+  serviceAccountKeyEncrypted: string | null;
+
+  @Column({ name: 'has_service_account_key', type: 'boolean', default: false })
+  hasServiceAccountKey: boolean;
+
+  @Column({ type: 'varchar', length: 320, nullable: true })
+  subject: string | null;
 }

@@ -7,10 +7,13 @@ export const LinkErrors = {
       'conflict',
       'The link was changed by another request meanwhile; read it again and retry.',
     ),
-  clientSecretRequired: (fields: string[], field: 'clientSecret' | 'privateKey' = 'clientSecret') =>
+  clientSecretRequired: (
+    fields: string[],
+    field: 'clientSecret' | 'privateKey' | 'serviceAccountKey' = 'clientSecret',
+  ) =>
     new AppError(
       'client_secret_required',
-      `Changing ${fields.join(', ')} changes where the client secret and tokens are sent: give ${field === 'privateKey' ? 'privateKey (or null for a new generated key)' : 'clientSecret'} again in the same request. The stored tokens are dropped and the link must be authorized again.`,
+      `Changing ${fields.join(', ')} changes where the client secret and tokens are sent: give ${field === 'privateKey' ? 'privateKey (or null for a new generated key)' : field} again in the same request. The stored tokens are dropped and the link must be authorized again.`,
       {
         errors: [
           {

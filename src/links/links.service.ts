@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { IsNull, Repository, type EntityManager } from 'typeorm';
+import { AppError } from '../common/app-error.js';
 import { decodeCursor, toPage } from '../common/cursor.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
@@ -10,14 +11,22 @@ import {
   LINK_CLIENT_SECRET,
   LINK_NEXT_CLIENT_SECRET,
   LINK_PRIVATE_KEY,
+  LINK_SERVICE_ACCOUNT_KEY,
 } from '../database/encrypted-columns.js';
+import { serializeServiceAccountKey } from '../providers/service-account-key.js';
 import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
 import {
   describeCertificate,
   selfSignedCertificate,
   type CertificateView,
 } from '../providers/client-key.js';
-import { resolvePrivateKeyChange, type PrivateKeyChange } from './link-credentials.js';
+import {
+  resolvePrivateKeyChange,
+  resolveServiceAccountKeyChange,
+  withServiceAccountDefaults,
+  type PrivateKeyChange,
+  type ServiceAccountKeyChange,
+} from './link-credentials.js';
 import { LinkConfigurator } from './link-configurator.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
@@ -51,17 +60,39 @@ export class LinksService {
       clientSecretExpiresAt,
       nextClientSecret,
       nextClientSecretExpiresAt,
+      serviceAccountKey: _key,
+      subject,
+      privateKey: _privateKey,
       mail,
       ...configurationInput
     } = input;
     if (mail) await this.endpointPolicy.checkMail(mail);
+    const grantType = input.grantType ?? 'authorization_code';
+    const accountKeyChange = resolveServiceAccountKeyChange(grantType, input, false);
+    const withDefaults = withServiceAccountDefaults(
+      { ...configurationInput, grantType },
+      accountKeyChange,
+      input.clientId !== undefined,
+    );
+    if (withDefaults.clientId === undefined) {
+      throw AppError.validation([
+        {
+          field: 'clientId',
+          message: 'clientId is required (or a serviceAccountKey with client_email)',
+        },
+      ]);
+    }
     const stored = await this.configurator.configure({
-      ...configurationInput,
-      grantType: input.grantType ?? 'authorization_code',
+      ...withDefaults,
+      clientId: withDefaults.clientId,
     });
     const keyChange = resolvePrivateKeyChange(stored.tokenEndpointAuthMethod, input, false);
     const id = randomUUID();
-    const keyColumns = await this.privateKeyColumns(id, keyChange);
+    const keyColumns = {
+      ...(await this.privateKeyColumns(id, keyChange)),
+      ...this.serviceAccountKeyColumns(id, accountKeyChange),
+      subject: grantType === 'jwt_bearer' ? (subject ?? null) : null,
+    };
     await this.links.manager.transaction(async (manager) => {
       await manager.insert(LinkEntity, {
         id,
@@ -143,11 +174,23 @@ export class LinksService {
       nextClientSecret,
       nextClientSecretExpiresAt,
       privateKey,
+      serviceAccountKey,
+      subject,
       mail,
       ...configurationPatch
     } = patch;
     if (mail) await this.endpointPolicy.checkMail(mail);
+    const accountKeyChange = resolveServiceAccountKeyChange(
+      configurationPatch.grantType ?? current.grantType,
+      { serviceAccountKey, subject },
+      current.hasServiceAccountKey,
+    );
     const merged = mergeLinkPatch(current, configurationPatch);
+    merged.input = withServiceAccountDefaults(
+      merged.input,
+      accountKeyChange,
+      configurationPatch.clientId !== undefined,
+    );
     const stored = await this.configurator.configure(merged.input, {
       link: current,
       keepsDiscovery: merged.keepsDiscovery,
@@ -157,10 +200,22 @@ export class LinksService {
       { privateKey, clientSecret },
       current.certificate !== null,
     );
+    const nextSubject =
+      stored.grantType === 'jwt_bearer'
+        ? subject === undefined
+          ? current.subject
+          : subject
+        : null;
     const plan = planLinkUpdate(current, stored, clientSecret, {
       privateKey: keyChange.kind === 'set',
+      serviceAccountKey: accountKeyChange.kind === 'set',
+      subject: current.grantType === 'jwt_bearer' && nextSubject !== current.subject,
     });
-    const keyColumns = await this.privateKeyColumns(id, keyChange);
+    const keyColumns = {
+      ...(await this.privateKeyColumns(id, keyChange)),
+      ...this.serviceAccountKeyColumns(id, accountKeyChange),
+      ...(nextSubject !== current.subject && { subject: nextSubject }),
+    };
 
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
@@ -201,7 +256,7 @@ export class LinksService {
       }
       await manager.update(LinkEntity, { id }, changes);
       const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        field === 'clientSecret' || field === 'nextClientSecret' || field === 'privateKey'
+        ['clientSecret', 'nextClientSecret', 'privateKey', 'serviceAccountKey'].includes(field)
           ? `${field} (write-only)`
           : field,
       );
@@ -251,6 +306,8 @@ export class LinksService {
           nextClientSecretEncrypted: null,
           hasNextClientSecret: false,
           privateKeyEncrypted: null,
+          serviceAccountKeyEncrypted: null,
+          hasServiceAccountKey: false,
           deletedAt: new Date(),
         },
       );
@@ -367,6 +424,27 @@ export class LinksService {
             encryptionContext(LINK_PRIVATE_KEY, id),
           ),
           certificate: await selfSignedCertificate(change.key, `Outlink link ${id}`, new Date()),
+        };
+    }
+  }
+
+  /** SPEC §15: the columns of a jwt_bearer link's service account key. */
+  private serviceAccountKeyColumns(
+    id: string,
+    change: ServiceAccountKeyChange,
+  ): Partial<LinkEntity> {
+    switch (change.kind) {
+      case 'keep':
+        return {};
+      case 'remove':
+        return { serviceAccountKeyEncrypted: null, hasServiceAccountKey: false };
+      case 'set':
+        return {
+          serviceAccountKeyEncrypted: this.keyRing.encrypt(
+            serializeServiceAccountKey(change.key),
+            encryptionContext(LINK_SERVICE_ACCOUNT_KEY, id),
+          ),
+          hasServiceAccountKey: true,
         };
     }
   }

@@ -36,7 +36,11 @@ export class MailCheckService {
     const link = await this.links.get(linkId);
     const servers = configuredServers(link.mail);
     if (servers.length === 0) throw MailErrors.noMailServers();
-    const user = mailboxFor({ mailUser: link.mail?.user, account: link.account });
+    const user = mailboxFor({
+      mailUser: link.mail?.user,
+      subject: link.subject,
+      account: link.account,
+    });
     if (user === null) throw MailErrors.noMailboxUser();
 
     const first = await this.tokens.getToken(linkId, MIN_VALIDITY_SECONDS);

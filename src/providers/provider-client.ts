@@ -11,6 +11,7 @@ import { identityFromIdToken, type TokenIdentity } from './id-token-identity.js'
 import { observingFetch, toTokenSet } from './provider-http.js';
 import { ProviderCallError } from './provider-error.js';
 import { certificateThumbprint, signingKeyOf, type ClientKey } from './client-key.js';
+import { signJwtBearerAssertion, type ServiceAccountKey } from './service-account-key.js';
 
 /** How the client authenticates at the token and revocation endpoints (RFC 6749 §2.3.1). */
 export type TokenEndpointAuthMethod =
@@ -63,7 +64,12 @@ export interface ProviderClientSettings {
   server: OAuthServer;
   /** SPEC §15: set for `private_key_jwt`, else null. */
   privateKey?: ClientAssertionKey | null;
+  /** SPEC §15: the service account key and user of a `jwt_bearer` link, else null. */
+  assertionGrant?: { key: ServiceAccountKey; subject: string | null } | null;
 }
+
+/** RFC 7523 §2.1: the grant type of an assertion used as an authorization grant. */
+export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** A token endpoint answer, reduced to what Outlink keeps. */
 export interface TokenSet {
@@ -199,6 +205,44 @@ export class ProviderClient {
         parameters,
       );
       return toTokenSet(response);
+    } catch (error) {
+      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
+    }
+  }
+
+  /**
+   * SPEC §15: exchanges a freshly signed assertion for a token (RFC 7523 §2.1 jwt-bearer grant),
+   * e.g. a Google service account acting as `subject`. The assertion's `aud` is the token
+   * endpoint it is sent to, and its scopes are in the assertion (as Google wants them).
+   *
+   * @param settings - the link's client and server; `assertionGrant` must be set
+   * @param scopes - the assertion's `scope` claim; omitted when empty
+   * @returns the token; a refresh token, if one came, is dropped (a new assertion replaces it)
+   * @throws ProviderCallError `invalid_grant` when the provider refuses the assertion;
+   *   `invalid_client`; `rejected` (e.g. `unauthorized_client`: no domain-wide delegation);
+   *   `transient`
+   */
+  async jwtBearer(settings: ProviderClientSettings, scopes: string[]): Promise<TokenSet> {
+    const grant = settings.assertionGrant;
+    if (!grant) throw new ProviderCallError('rejected', 'the link has no service account key');
+    const observation = newObservation();
+    try {
+      const assertion = await signJwtBearerAssertion(
+        grant.key,
+        {
+          issuer: settings.clientId,
+          subject: grant.subject,
+          audience: settings.server.tokenEndpoint,
+          scopes,
+        },
+        new Date(),
+      );
+      const response = await openid.genericGrantRequest(
+        this.configuration(settings, observation),
+        JWT_BEARER_GRANT_TYPE,
+        { assertion },
+      );
+      return { ...toTokenSet(response), refreshToken: null };
     } catch (error) {
       throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
     }
@@ -352,6 +396,9 @@ export async function generatePkce(): Promise<{ verifier: string; challenge: str
 function clientAuthentication(settings: ProviderClientSettings): openid.ClientAuth {
   if (settings.tokenEndpointAuthMethod === 'private_key_jwt')
     return privateKeyJwt(settings.privateKey ?? null, settings.server.tokenEndpoint);
+  // SPEC §15: a jwt-bearer request without a client secret sends just the grant, as Google
+  // documents it; the assertion identifies the client (RFC 7521 §4.1).
+  if (settings.clientSecret === null && settings.assertionGrant) return () => undefined;
   if (settings.clientSecret === null) return openid.None();
   switch (settings.tokenEndpointAuthMethod) {
     case 'client_secret_basic':

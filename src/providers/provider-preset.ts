@@ -207,7 +207,8 @@ const google: ProviderPreset = {
     "restore them. Then remove the app's access at https://myaccount.google.com/permissions and " +
     'authorize the link again.',
   supports: {
-    grantTypes: ['authorization_code'],
+    // jwt_bearer: service accounts with domain-wide delegation (SPEC §15)
+    grantTypes: ['authorization_code', 'jwt_bearer'],
     tokenEndpointAuthMethods: CLIENT_SECRET_METHODS,
     deviceFlow: false,
   },
@@ -352,7 +353,7 @@ const custom: ProviderPreset = {
     "server, or add prompt=consent to the link's authorizationParams; then authorize the link " +
     'again.',
   supports: {
-    grantTypes: ['authorization_code', 'client_credentials'],
+    grantTypes: ['authorization_code', 'client_credentials', 'jwt_bearer'],
     tokenEndpointAuthMethods: CLIENT_SECRET_OR_KEY_METHODS,
     deviceFlow: true,
   },

@@ -19,6 +19,11 @@ describe('mailboxFor', () => {
     expect(mailboxFor({ mailUser: 'helpdesk@example.com', account: null })).toBe(
       'helpdesk@example.com',
     );
+    // A service account with domain-wide delegation acts as its subject.
+    expect(mailboxFor({ subject: 'alice@example.com', account: null })).toBe('alice@example.com');
+    expect(mailboxFor({ mailUser: 'm@example.com', subject: 'alice@example.com' })).toBe(
+      'm@example.com',
+    );
   });
 
   it('is null when nothing is known (an app-only token without user)', () => {

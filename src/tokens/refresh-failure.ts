@@ -1,5 +1,5 @@
 import type { AppError } from '../common/app-error.js';
-import type { LinkLastError, LinkStatus } from '../links/link.entity.js';
+import type { GrantType, LinkLastError, LinkStatus } from '../links/link.entity.js';
 import type { ProviderCallError } from '../providers/provider-error.js';
 import {
   actionForLink,
@@ -28,7 +28,7 @@ export interface RefreshFailure {
  */
 export function describeRefreshFailure(
   error: ProviderCallError,
-  link: { id?: string; status: LinkStatus; refreshFailures: number },
+  link: { id?: string; status: LinkStatus; refreshFailures: number; grantType?: GrantType },
   now: Date = new Date(),
   random: () => number = Math.random,
 ): RefreshFailure {
@@ -40,6 +40,28 @@ export function describeRefreshFailure(
   const diagnosis = diagnosed(
     diagnoseProviderFailure({ error: error.oauthError, description: error.description }),
   );
+  // SPEC §15: a refused assertion is fixed by the admin (key, subject, delegation), not by consent.
+  if (link.grantType === 'jwt_bearer' && error.kind === 'invalid_grant') {
+    const lastError = {
+      code: 'invalid_grant',
+      message: `The provider refused the signed assertion${said}: check the service account key, the subject and (Google) the domain-wide delegation of the client id and scopes.`,
+      at,
+      ...diagnosis,
+      ...(diagnosis.reason === 'unknown' && {
+        reason: 'assertion_refused',
+        actor: 'outlink_admin' as const,
+        action:
+          'Check the service account key (serviceAccountKey), the subject and, for Google, the domain-wide delegation of the client id and scopes.',
+      }),
+    };
+    return {
+      status: 'error',
+      lastError,
+      error: TokenErrors.linkError({ lastError }),
+      notBefore: null,
+      failures: 0,
+    };
+  }
   switch (error.kind) {
     case 'invalid_grant': {
       const lastError = {

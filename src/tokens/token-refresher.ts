@@ -224,13 +224,15 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const call = (settings: ProviderClientSettings): Promise<TokenSet> =>
         link.grantType === 'client_credentials'
           ? this.oauth.clientCredentials(settings, link.scopes)
-          : this.oauth.refresh(
-              settings,
-              this.keyRing.decrypt(
-                link.refreshTokenEncrypted!,
-                encryptionContext(LINK_REFRESH_TOKEN, link.id),
-              ),
-            );
+          : link.grantType === 'jwt_bearer' // SPEC §15: a fresh assertion per token
+            ? this.oauth.jwtBearer(settings, link.scopes)
+            : this.oauth.refresh(
+                settings,
+                this.keyRing.decrypt(
+                  link.refreshTokenEncrypted!,
+                  encryptionContext(LINK_REFRESH_TOKEN, link.id),
+                ),
+              );
       try {
         tokens = await call(oauthSettingsFor(link, this.keyRing));
       } catch (error) {

@@ -20,11 +20,12 @@ export interface TokenRow {
   last_error: LinkLastError | null;
   account: LinkAccount | null;
   mail_user: string | null;
+  subject: string | null;
 }
 
 export const TOKEN_COLUMNS = `id, status, grant_type, access_token_encrypted, token_type, access_token_expires_at,
   last_refreshed_at, granted_scopes, scopes, refresh_token_present, refresh_not_before, last_error, account,
-  mail->>'user' AS mail_user`;
+  mail->>'user' AS mail_user, subject`;
 
 /** A row's token state, its access token decrypted (once: callers pass the state around). */
 export function tokenStateOf(
@@ -51,5 +52,6 @@ export function tokenStateOf(
     lastError: row.last_error,
     account: row.account,
     mailUser: row.mail_user,
+    subject: row.subject,
   };
 }

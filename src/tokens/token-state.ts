@@ -27,6 +27,8 @@ export interface TokenState {
   account: LinkAccount | null;
   /** The mailbox the admin named in the link's mail settings (SPEC §12, §15), null when none. */
   mailUser: string | null;
+  /** jwt_bearer: the user the service account acts as (SPEC §15), null otherwise. */
+  subject: string | null;
 }
 
 /** Clock skew allowed between Outlink and the provider; the only margin (SPEC §10). */
@@ -78,7 +80,8 @@ export function assertRenewable(state: TokenState): void {
     case 'connected':
       return;
     case 'pending_authorization':
-      if (state.grantType === 'client_credentials') return; // connects with its first token
+      // Connects with its first token (SPEC §15: so does a jwt_bearer link).
+      if (state.grantType === 'client_credentials' || state.grantType === 'jwt_bearer') return;
       throw TokenErrors.notConnected();
     case 'reauthorization_required':
       throw TokenErrors.reauthorizationRequired(state);

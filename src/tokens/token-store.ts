@@ -73,7 +73,7 @@ export class TokenStore {
       `WITH due AS MATERIALIZED (
          SELECT id FROM links
           WHERE deleted_at IS NULL AND status = 'connected'
-            AND (refresh_token_present OR grant_type = 'client_credentials')
+            AND (refresh_token_present OR grant_type IN ('client_credentials', 'jwt_bearer'))
             AND (refresh_lease_until IS NULL OR refresh_lease_until < now())
             AND (refresh_not_before IS NULL OR refresh_not_before <= now())
             AND (

@@ -90,6 +90,7 @@ function tokenResponse(state: TokenState, query: TokenQuery): TokenResponseDto {
   const mailbox = mailboxFor({
     requestedUser: query.user,
     mailUser: state.mailUser,
+    subject: state.subject,
     account: state.account,
   });
   if (query.format !== undefined && mailbox === null)

@@ -11,8 +11,18 @@ import { encryptionContext } from '../../src/crypto/encrypted-column.js';
 import { KeyRing } from '../../src/crypto/key-ring.js';
 import { reencryptColumns } from '../../src/crypto/key-rotation.js';
 import { ENCRYPTED_COLUMNS, LINK_PRIVATE_KEY } from '../../src/database/encrypted-columns.js';
-import { createCustomLink, linkOf, storedSecret, tokenOf } from '../support/connected-link.js';
-import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
+import {
+  createCustomLink,
+  expireStoredToken,
+  linkOf,
+  storedSecret,
+  tokenOf,
+} from '../support/connected-link.js';
+import {
+  authorizeWithPlainHttp,
+  startTestProvider,
+  type TestProvider,
+} from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -95,6 +105,45 @@ describe(`private_key_jwt (${BACKEND})`, () => {
     expect((await linkOf(t, link.id)).status).toBe('connected');
     // A second assertion (a new jti) is accepted too: no replay refusal.
     await t.http().post(`/v1/links/${link.id}/refresh`).set(bearer(t.adminKey)).expect(200);
+  });
+
+  it('exchanges the authorization code and refreshes with assertions', async () => {
+    const clientId = 'pkjwt-code';
+    const link = await createCustomLink(t, provider, {
+      clientId,
+      clientSecret: undefined,
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    });
+    const { jwk } = (
+      await t.http().get(`/v1/links/${link.id}/certificate`).set(bearer(t.adminKey)).expect(200)
+    ).body;
+    provider.registerClient({
+      client_id: clientId,
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [jwk] },
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [t.config.redirectUrl],
+    });
+    const started = await t
+      .http()
+      .post(`/v1/links/${link.id}/authorize`)
+      .set(bearer(t.adminKey))
+      .expect(201);
+    const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string);
+    await t
+      .http()
+      .get(`${redirect.pathname}${redirect.search}`)
+      .set('accept', 'application/json')
+      .expect(200);
+    expect(await linkOf(t, link.id)).toMatchObject({
+      status: 'connected',
+      refreshTokenPresent: true,
+    });
+    const refreshes = provider.grantCounts().refresh_token ?? 0;
+    await expireStoredToken(t, link.id);
+    await tokenOf(t, link.id).expect(200);
+    expect(provider.grantCounts().refresh_token).toBe(refreshes + 1);
   });
 
   it('uses an uploaded EC key (ES256), never returning it', async () => {

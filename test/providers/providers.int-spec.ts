@@ -162,7 +162,7 @@ describe(`providers (${BACKEND})`, () => {
     const secretOrKeyMethods = [...secretMethods, 'private_key_jwt'];
     expect(supports).toEqual({
       google: {
-        grantTypes: ['authorization_code'],
+        grantTypes: ['authorization_code', 'jwt_bearer'],
         tokenEndpointAuthMethods: secretMethods,
         deviceFlow: false,
         appOnlyMail: false,
@@ -180,7 +180,7 @@ describe(`providers (${BACKEND})`, () => {
         },
       },
       custom: {
-        grantTypes: ['authorization_code', 'client_credentials'],
+        grantTypes: ['authorization_code', 'client_credentials', 'jwt_bearer'],
         tokenEndpointAuthMethods: secretOrKeyMethods,
         deviceFlow: true,
         appOnlyMail: false,

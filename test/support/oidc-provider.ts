@@ -76,7 +76,7 @@ interface OidcProviderModule {
 interface OidcProvider {
   registerGrantType(
     type: string,
-    handler: (ctx: GrantContext, next: () => Promise<void>) => Promise<void>,
+    handler: (ctx: GrantContext) => Promise<void>,
     parameters: string[],
   ): void;
   ClientCredentials: new (values: { client: unknown; scope: string }) => {
@@ -387,7 +387,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
     // registered key, from the registered issuer, with a subject, for this token endpoint, unexpired.
     provider.registerGrantType(
       JWT_BEARER_GRANT,
-      async (ctx, next) => {
+      async (ctx) => {
         let payload: { sub?: string; scope?: unknown };
         try {
           ({ payload } = await jwtVerify(String(ctx.oidc.params.assertion), jwtBearer.publicKey, {
@@ -397,7 +397,10 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
             maxTokenAge: '1h',
           }));
         } catch (error) {
-          throw new errors.InvalidGrant(`assertion refused: ${(error as Error).message}`);
+          // The description is what clients see (the constructor's argument is a debug detail).
+          throw Object.assign(new errors.InvalidGrant('assertion refused'), {
+            error_description: `assertion refused: ${(error as Error).message}`,
+          });
         }
         const scope = typeof payload.scope === 'string' ? payload.scope : '';
         const token = new ctx.oidc.provider.ClientCredentials({ client: ctx.oidc.client, scope });
@@ -408,7 +411,6 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           expires_in: token.expiration,
           scope,
         };
-        await next();
       },
       ['assertion', 'scope'],
     );
