@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { startDovecot, type TestDovecot } from '../support/dovecot.js';
 import { freePort, launchBrowser, newLoopbackContext, saveScreenshot } from '../support/browser.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
@@ -102,6 +103,7 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
   let refusedUrls: string[];
   let baseUrl: string;
   let endpoints: { authorization_endpoint: string; token_endpoint: string };
+  let dovecot: TestDovecot;
 
   beforeAll(async () => {
     // The provider redirects a real browser to Outlink, so the app must listen on a port that
@@ -121,12 +123,19 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
     endpoints = (await (
       await fetch(`${provider.issuer}/.well-known/openid-configuration`)
     ).json()) as typeof endpoints;
+    // SPEC §12: the connected link's mail check logs into a real Dovecot.
+    dovecot = await startDovecot({
+      introspectionUrl: `${provider.issuer}/token/introspection`,
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+    });
     ({ context, refusedUrls } = await newLoopbackContext(browser));
     context.setDefaultTimeout(UI_TIMEOUT_MS);
     context.setDefaultNavigationTimeout(UI_TIMEOUT_MS);
   }, 45_000);
 
   afterAll(async () => {
+    await dovecot?.stop();
     await browser?.close();
     await t?.close();
     await provider?.close();
@@ -178,10 +187,15 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
           provider: 'custom',
           clientId: provider.clientId,
           clientSecret: provider.clientSecret,
-          scopes: ['openid', 'offline_access'],
+          scopes: ['openid', 'offline_access', 'email'],
           authorizationEndpoint: endpoints.authorization_endpoint,
           tokenEndpoint: endpoints.token_endpoint,
           authorizationParams: { prompt: 'consent' },
+          mail: {
+            imap: { host: '127.0.0.1', port: dovecot.imapPort, security: 'none' },
+            pop3: { host: '127.0.0.1', port: dovecot.pop3Port, security: 'none' },
+            smtp: { host: '127.0.0.1', port: dovecot.submissionPort, security: 'none' },
+          },
         },
       });
       expect(created.status).toBe(201);
@@ -203,7 +217,8 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
     await step('sign in and consent at the provider', async () => {
       await consent.goto(authorizationUrl);
       // oidc-provider's devInteractions pages: any login and password sign in.
-      await consent.locator('form input[name="login"]').fill('alice');
+      // An address: Dovecot takes the account's `sub` as the mailbox (the mail check step).
+      await consent.locator('form input[name="login"]').fill('alice@example.test');
       await consent.locator('form input[name="password"]').fill('any password');
       await consent.locator('form button[type="submit"]').click();
       await consent.locator('form input[name="prompt"][value="consent"]').waitFor({
@@ -251,6 +266,17 @@ describe(`admin journey in a real browser: Swagger UI -> provider consent -> tok
       expect(token.body.expiresIn).toBeGreaterThan(3000);
       expect(provider.grantCounts()).toEqual({ authorization_code: 1 });
       await saveSwaggerUiScreenshot(swagger.operationBlock('getLinkToken'));
+    });
+
+    await step('check the mailbox with POST /v1/links/{id}/mail-check', async () => {
+      const checked = await swagger.tryItOut('checkLinkMail', { pathParams: { id: linkId } });
+      expect(checked.status).toBe(200);
+      expect(checked.body.results).toEqual([
+        expect.objectContaining({ protocol: 'imap', ok: true }),
+        expect.objectContaining({ protocol: 'pop3', ok: true }),
+        expect.objectContaining({ protocol: 'smtp', ok: true }),
+      ]);
+      expect(provider.grantCounts()).toEqual({ authorization_code: 1 });
     });
     expect(cspViolations).toEqual([]);
   });
