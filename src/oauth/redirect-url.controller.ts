@@ -1,24 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
 import { AppConfig } from '../config/app-config.js';
+import { RedirectUrlResponseDto } from './redirect-url.dto.js';
 import { redirectUrlWarnings } from './redirect-url.js';
-
-export class RedirectUrlResponseDto {
-  @ApiProperty({
-    description:
-      "Copy this into the provider's console as the redirect URI: $PUBLIC_BASE_URL/v1/oauth/callback.",
-    example: 'https://outlink.example.com/v1/oauth/callback',
-  })
-  redirectUrl: string;
-
-  @ApiProperty({
-    type: [String],
-    description: 'What providers will refuse about this URL, and how to fix it; empty when none.',
-    example: [],
-  })
-  warnings: string[];
-}
 
 @ApiTags('oauth')
 @ApiBearerAuth()
