@@ -25,6 +25,7 @@ import {
 } from './link.dto.js';
 import { LinkEventsService } from './link-events.service.js';
 import { LinkErrors } from './links.errors.js';
+import { LinkClientSecrets } from './link-client-secrets.js';
 import { LinksService } from './links.service.js';
 
 @ApiTags('links')
@@ -34,6 +35,7 @@ import { LinksService } from './links.service.js';
 export class LinksController {
   constructor(
     private readonly links: LinksService,
+    private readonly clientSecrets: LinkClientSecrets,
     private readonly events: LinkEventsService,
     private readonly config: AppConfig,
   ) {}
@@ -107,7 +109,7 @@ export class LinksController {
     @UuidParam('id') id: string,
     @CurrentApiKey() apiKey: ApiKeyPrincipal,
   ): Promise<LinkResponseDto> {
-    if (!(await this.links.promoteNextClientSecret(id, apiKey.id, 'manual')))
+    if (!(await this.clientSecrets.promote(id, apiKey.id, 'manual')))
       throw LinkErrors.noNextClientSecret();
     return this.respond(await this.links.get(id));
   }

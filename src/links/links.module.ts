@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProviderClientModule } from '../providers/provider-client.module.js';
 import { OutboundModule } from '../outbound/outbound.module.js';
+import { LinkClientSecrets } from './link-client-secrets.js';
 import { LinkConfigurator } from './link-configurator.js';
+import { LinkCredentialColumns } from './link-credential-columns.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import { LinkEventEntity } from './link-event.entity.js';
 import { LinkEventsService } from './link-events.service.js';
@@ -29,7 +31,9 @@ import { LinksService } from './links.service.js';
     LinkEndpointPolicy,
     LinkConfigurator,
     LinkExpiryNotices,
+    LinkCredentialColumns,
+    LinkClientSecrets,
   ],
-  exports: [LinksService, LinkEventsService, TypeOrmModule],
+  exports: [LinksService, LinkClientSecrets, LinkEventsService, TypeOrmModule],
 })
 export class LinksModule {}

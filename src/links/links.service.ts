@@ -4,30 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { IsNull, Repository, type EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error.js';
 import { decodeCursor, toPage } from '../common/cursor.js';
-import { encryptionContext } from '../crypto/encrypted-column.js';
-import { KeyRing } from '../crypto/key-ring.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
-import {
-  LINK_CLIENT_SECRET,
-  LINK_NEXT_CLIENT_SECRET,
-  LINK_PRIVATE_KEY,
-  LINK_SERVICE_ACCOUNT_KEY,
-} from '../database/encrypted-columns.js';
-import { serializeServiceAccountKey } from '../providers/service-account-key.js';
 import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
-import {
-  describeCertificate,
-  selfSignedCertificate,
-  type CertificateView,
-} from '../providers/client-key.js';
+import { describeCertificate, type CertificateView } from '../providers/client-key.js';
 import {
   resolvePrivateKeyChange,
   resolveServiceAccountKeyChange,
   withServiceAccountDefaults,
-  type PrivateKeyChange,
-  type ServiceAccountKeyChange,
 } from './link-credentials.js';
 import { LinkConfigurator } from './link-configurator.js';
+import { expiryDate, LinkCredentialColumns } from './link-credential-columns.js';
 import { LinkEndpointPolicy } from './link-endpoint-policy.js';
 import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto.js';
 import { LinkEntity } from './link.entity.js';
@@ -48,7 +34,7 @@ export class LinksService {
   constructor(
     @InjectRepository(LinkEntity) private readonly links: Repository<LinkEntity>,
     private readonly events: LinkEventsService,
-    private readonly keyRing: KeyRing,
+    private readonly credentials: LinkCredentialColumns,
     private readonly configurator: LinkConfigurator,
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
@@ -89,8 +75,8 @@ export class LinksService {
     const keyChange = resolvePrivateKeyChange(stored.tokenEndpointAuthMethod, input, false);
     const id = randomUUID();
     const keyColumns = {
-      ...(await this.privateKeyColumns(id, keyChange)),
-      ...this.serviceAccountKeyColumns(id, accountKeyChange),
+      ...(await this.credentials.privateKey(id, keyChange)),
+      ...this.credentials.serviceAccountKey(id, accountKeyChange),
       subject: grantType === 'jwt_bearer' ? (subject ?? null) : null,
     };
     await this.links.manager.transaction(async (manager) => {
@@ -98,9 +84,13 @@ export class LinksService {
         id,
         name: input.name,
         ...stored,
-        ...this.clientSecretColumns(id, input.clientSecret ?? null),
+        ...this.credentials.clientSecret(id, input.clientSecret ?? null),
         clientSecretExpiresAt: expiryDate(clientSecretExpiresAt),
-        ...this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+        ...this.credentials.nextClientSecret(
+          id,
+          nextClientSecret ?? null,
+          nextClientSecretExpiresAt,
+        ),
         ...keyColumns,
         mail: mail ? { ...mail } : null,
         status: 'pending_authorization',
@@ -212,8 +202,8 @@ export class LinksService {
       subject: current.grantType === 'jwt_bearer' && nextSubject !== current.subject,
     });
     const keyColumns = {
-      ...(await this.privateKeyColumns(id, keyChange)),
-      ...this.serviceAccountKeyColumns(id, accountKeyChange),
+      ...(await this.credentials.privateKey(id, keyChange)),
+      ...this.credentials.serviceAccountKey(id, accountKeyChange),
       ...(nextSubject !== current.subject && { subject: nextSubject }),
     };
 
@@ -236,17 +226,21 @@ export class LinksService {
       if (nextClientSecret !== undefined || redirected)
         Object.assign(
           changes,
-          this.nextClientSecretColumns(id, nextClientSecret ?? null, nextClientSecretExpiresAt),
+          this.credentials.nextClientSecret(
+            id,
+            nextClientSecret ?? null,
+            nextClientSecretExpiresAt,
+          ),
         );
       else if (nextClientSecretExpiresAt !== undefined)
         changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
       if (mail !== undefined) changes.mail = mail === null ? null : { ...mail };
       if (clientSecret !== undefined)
-        Object.assign(changes, this.clientSecretColumns(id, clientSecret));
+        Object.assign(changes, this.credentials.clientSecret(id, clientSecret));
       Object.assign(changes, keyColumns);
       // SPEC §15: a key-authenticated link keeps no client secret it would never send.
       if (stored.tokenEndpointAuthMethod === 'private_key_jwt' && current.hasClientSecret)
-        Object.assign(changes, this.clientSecretColumns(id, null));
+        Object.assign(changes, this.credentials.clientSecret(id, null));
       const voidsGrant = plan.voidingChanges.length > 0;
       if (voidsGrant) {
         Object.assign(changes, voidedGrant(), { configVersion: current.configVersion + 1 });
@@ -320,84 +314,6 @@ export class LinksService {
   }
 
   /**
-   * Makes the next client secret the current one (SPEC §13), with its expiry, and records
-   * `client_secret_promoted`. A link in `error` that still holds a refresh token is `connected`
-   * again, as with a new clientSecret. With `expectedEnvelope` (automatic promotion after the
-   * provider accepted that secret) nothing happens when the next secret changed meanwhile.
-   * @returns false when there was nothing (or something else) to promote
-   * @throws not_found for an unknown link
-   */
-  async promoteNextClientSecret(
-    id: string,
-    actor: string,
-    trigger: 'manual' | 'invalid_client',
-    expectedEnvelope?: string,
-  ): Promise<boolean> {
-    return this.links.manager.transaction(async (manager) => {
-      const [locked]: {
-        status: LinkEntity['status'];
-        refresh_token_present: boolean;
-        next_client_secret_encrypted: string | null;
-        next_client_secret_expires_at: Date | null;
-      }[] = await manager.query(
-        `SELECT status, refresh_token_present, next_client_secret_encrypted, next_client_secret_expires_at
-           FROM links WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`,
-        [id],
-      );
-      if (!locked) throw LinkErrors.notFound();
-      const envelope = locked.next_client_secret_encrypted;
-      if (envelope === null) return false;
-      if (expectedEnvelope !== undefined && envelope !== expectedEnvelope) return false;
-      // Envelopes are bound to their column: decrypt as the next secret, encrypt as the current one.
-      const secret = this.keyRing.decrypt(envelope, encryptionContext(LINK_NEXT_CLIENT_SECRET, id));
-      const recovers = locked.status === 'error' && locked.refresh_token_present;
-      const changes: Partial<LinkEntity> = {
-        ...this.clientSecretColumns(id, secret),
-        clientSecretExpiresAt: locked.next_client_secret_expires_at,
-        ...this.nextClientSecretColumns(id, null, null),
-      };
-      if (recovers)
-        Object.assign(changes, {
-          status: 'connected',
-          lastError: null,
-          refreshNotBefore: null,
-          refreshFailures: 0,
-        });
-      await manager.update(LinkEntity, { id }, changes);
-      await this.events.record(id, 'client_secret_promoted', actor, { trigger }, manager);
-      if (recovers)
-        await this.events.record(
-          id,
-          'status_changed',
-          actor,
-          { from: locked.status, to: 'connected', reason: 'next client secret promoted' },
-          manager,
-        );
-      await this.notifications.publish({ kind: 'link', id }, manager);
-      return true;
-    });
-  }
-
-  /** The columns of a next client secret (null: none). */
-  private nextClientSecretColumns(
-    id: string,
-    secret: string | null,
-    expiresAt: string | Date | null | undefined,
-  ): Partial<LinkEntity> {
-    return {
-      nextClientSecretEncrypted:
-        secret === null
-          ? null
-          : this.keyRing.encrypt(secret, encryptionContext(LINK_NEXT_CLIENT_SECRET, id)),
-      hasNextClientSecret: secret !== null,
-      nextClientSecretExpiresAt:
-        secret === null || expiresAt === undefined || expiresAt === null
-          ? null
-          : new Date(expiresAt),
-    };
-  }
-
-  /**
    * SPEC §15: what to register at the provider for a private_key_jwt link.
    * @throws not_found; conflict when the link has no key
    */
@@ -406,64 +322,6 @@ export class LinksService {
     if (link.certificate === null) throw LinkErrors.noCertificate();
     return describeCertificate(link.certificate);
   }
-
-  /** The key columns for a key change: the encrypted key and a new self-signed certificate. */
-  private async privateKeyColumns(
-    id: string,
-    change: PrivateKeyChange,
-  ): Promise<Partial<LinkEntity>> {
-    switch (change.kind) {
-      case 'keep':
-        return {};
-      case 'remove':
-        return { privateKeyEncrypted: null, certificate: null };
-      case 'set':
-        return {
-          privateKeyEncrypted: this.keyRing.encrypt(
-            change.key.pkcs8Pem,
-            encryptionContext(LINK_PRIVATE_KEY, id),
-          ),
-          certificate: await selfSignedCertificate(change.key, `Outlink link ${id}`, new Date()),
-        };
-    }
-  }
-
-  /** SPEC §15: the columns of a jwt_bearer link's service account key. */
-  private serviceAccountKeyColumns(
-    id: string,
-    change: ServiceAccountKeyChange,
-  ): Partial<LinkEntity> {
-    switch (change.kind) {
-      case 'keep':
-        return {};
-      case 'remove':
-        return { serviceAccountKeyEncrypted: null, hasServiceAccountKey: false };
-      case 'set':
-        return {
-          serviceAccountKeyEncrypted: this.keyRing.encrypt(
-            serializeServiceAccountKey(change.key),
-            encryptionContext(LINK_SERVICE_ACCOUNT_KEY, id),
-          ),
-          hasServiceAccountKey: true,
-        };
-    }
-  }
-
-  /** The secret columns for a new client secret (null: none, a public client). */
-  private clientSecretColumns(id: string, secret: string | null): Partial<LinkEntity> {
-    return {
-      clientSecretEncrypted:
-        secret === null
-          ? null
-          : this.keyRing.encrypt(secret, encryptionContext(LINK_CLIENT_SECRET, id)),
-      hasClientSecret: secret !== null,
-    };
-  }
-}
-
-/** An admin-given expiry (validated ISO 8601), or null for unknown. */
-function expiryDate(value: string | null | undefined): Date | null {
-  return value === undefined || value === null ? null : new Date(value);
 }
 
 /** The columns that hold a grant, emptied. */

@@ -7,7 +7,7 @@ import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
 import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { nextSecretSettingsFor, oauthSettingsFor } from '../links/link-oauth-settings.js';
-import { LinksService } from '../links/links.service.js';
+import { LinkClientSecrets } from '../links/link-client-secrets.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {
   ProviderClient,
@@ -76,7 +76,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
     private readonly metrics: MetricsService,
     private readonly config: AppConfig,
     private readonly pendingWrites: PendingTokenWrites,
-    private readonly links: LinksService,
+    private readonly clientSecrets: LinkClientSecrets,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
@@ -279,7 +279,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
   private async promoteNextSecret(claimed: ClaimedLink, actor: string): Promise<void> {
     const { link } = claimed;
     try {
-      await this.links.promoteNextClientSecret(
+      await this.clientSecrets.promote(
         link.id,
         actor,
         'invalid_client',
