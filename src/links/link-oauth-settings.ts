@@ -8,7 +8,7 @@ import {
 } from '../database/encrypted-columns.js';
 import { parseServiceAccountKey } from '../providers/service-account-key.js';
 import { parseClientKey } from '../providers/client-key.js';
-import type { ProviderClientSettings } from '../providers/provider-client.js';
+import type { ProviderClientSettings } from '../providers/provider-client.types.js';
 import {
   getProviderPreset,
   type MicrosoftCloud,

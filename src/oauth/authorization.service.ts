@@ -13,12 +13,9 @@ import { LinksService } from '../links/links.service.js';
 import { TokenWriter } from '../tokens/token-writer.js';
 import { getProviderPreset, type ProviderId } from '../providers/provider-preset.js';
 import { AuthorizationRequestEntity } from './authorization-request.entity.js';
-import {
-  generatePkce,
-  generateState,
-  ProviderClient,
-  type TokenSet,
-} from '../providers/provider-client.js';
+import { generatePkce, generateState } from '../providers/authorization-request-secrets.js';
+import { ProviderClient } from '../providers/provider-client.js';
+import type { TokenSet } from '../providers/provider-client.types.js';
 import { ProviderCallError } from '../providers/provider-error.js';
 import { actionForLink, diagnoseProviderFailure } from '../providers/provider-failures.js';
 import { grantLastError } from './granted-tokens.js';

@@ -1,5 +1,5 @@
 import type { LinkLastError } from '../links/link.entity.js';
-import type { TokenSet } from '../providers/provider-client.js';
+import type { TokenSet } from '../providers/provider-client.types.js';
 import { NO_REFRESH_TOKEN } from '../providers/provider-failures.js';
 import { getProviderPreset, type ProviderId } from '../providers/provider-preset.js';
 

@@ -7,93 +7,28 @@ import {
   newObservation,
   type Observation,
 } from './provider-error-classification.js';
-import { identityFromIdToken, type TokenIdentity } from './id-token-identity.js';
-import { observingFetch, toTokenSet } from './provider-http.js';
+import { identityFromIdToken } from './id-token-identity.js';
+import { jwtBearerAssertion } from './client-authentication.js';
+import { openidConfiguration } from './openid-configuration.js';
+import { observingFetch, toDeviceAuthorization, toTokenSet } from './provider-http.js';
 import { ProviderCallError } from './provider-error.js';
-import { certificateThumbprint, signingKeyOf, type ClientKey } from './client-key.js';
-import { signJwtBearerAssertion, type ServiceAccountKey } from './service-account-key.js';
+import type {
+  DeviceAuthorization,
+  ProviderClientSettings,
+  TokenSet,
+} from './provider-client.types.js';
 
-/** How the client authenticates at the token and revocation endpoints (RFC 6749 §2.3.1). */
-export type TokenEndpointAuthMethod =
-  | 'client_secret_basic'
-  | 'client_secret_post'
-  // SPEC §15: RFC 7523 client assertions
-  | 'private_key_jwt';
+// oauth/device-polling.ts still imports TokenSet from here.
+export type { TokenSet };
 
-/** The key and certificate a `private_key_jwt` client signs its assertions with. */
-export interface ClientAssertionKey {
-  key: ClientKey;
-  /** PEM; its `x5t#S256` is the assertion's `kid` and `x5t#S256` header. */
-  certificate: string;
-}
-
-/** The endpoints of an authorization server, as stored on a link. */
-export interface OAuthServer {
-  /**
-   * The issuer expected in RFC 9207 `iss` callback parameters: the discovered issuer, or for
-   * explicit endpoints the authorization endpoint's origin (SPEC §10).
-   */
-  issuer: string;
-  /** Null for servers used only with the client-credentials grant. */
-  authorizationEndpoint: string | null;
-  tokenEndpoint: string;
-  revocationEndpoint: string | null;
-  /** RFC 8628 device authorization endpoint; absent or null when the server offers none. */
-  deviceAuthorizationEndpoint?: string | null;
-}
-
-/** What a device authorization endpoint answered (RFC 8628 §3.2), reduced to what Outlink uses. */
-export interface DeviceAuthorization {
-  deviceCode: string;
-  userCode: string;
-  verificationUri: string;
-  verificationUriComplete: string | null;
-  expiresIn: number;
-  /** seconds between polls; null when the server named none (RFC 8628: then 5) */
-  interval: number | null;
-}
-
-export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
-
-/** Everything needed to talk to one authorization server as one client. */
-export interface ProviderClientSettings {
-  clientId: string;
-  /** Null for a public client: it then authenticates with its client id only (`none`). */
-  clientSecret: string | null;
-  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
-  server: OAuthServer;
-  /** SPEC §15: set for `private_key_jwt`, else null. */
-  privateKey?: ClientAssertionKey | null;
-  /** SPEC §15: the service account key and user of a `jwt_bearer` link, else null. */
-  assertionGrant?: { key: ServiceAccountKey; subject: string | null } | null;
-}
-
-/** RFC 7523 §2.1: the grant type of an assertion used as an authorization grant. */
-export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
-/** A token endpoint answer, reduced to what Outlink keeps. */
-export interface TokenSet {
-  accessToken: string;
-  /** `Bearer` (or `DPoP`), normalised from the provider's case-insensitive value. */
-  tokenType: string;
-  /** seconds, null when the provider gave no expires_in */
-  expiresIn: number | null;
-  /** Null when none was issued; after a refresh that means "keep the previous one". */
-  refreshToken: string | null;
-  /** space-separated scope string as granted, null when absent */
-  scope: string | null;
-  /** seconds the refresh token lives, when the provider says (`refresh_token_expires_in`) */
-  refreshTokenExpiresIn: number | null;
-  /** Who consented, from the ID token of an authorization-code exchange (SPEC §12); else null. */
-  identity: TokenIdentity | null;
-}
+/** RFC 8628 §3.4 and RFC 7523 §2.1 grants, which openid-client sends as generic grant requests. */
+const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /**
  * The door to openid-client for every exchange with a known server (ProviderDiscovery finds
- * servers): TLS policy, timeouts, client authentication and error classification live here.
- *
- * It holds no state between calls; each call builds its openid-client Configuration from the
- * settings it is given.
+ * servers). It holds no state between calls: each call builds its Configuration from the settings
+ * it is given (openid-configuration.ts) and classifies whatever fails.
  */
 @Injectable()
 export class ProviderClient {
@@ -145,23 +80,16 @@ export class ProviderClient {
     callbackUrl: URL,
     checks: { expectedState: string; codeVerifier: string | null },
   ): Promise<TokenSet> {
-    const observation = newObservation();
-    try {
-      const response = await openid.authorizationCodeGrant(
-        this.configuration(settings, observation),
-        callbackUrl,
-        {
-          expectedState: checks.expectedState,
-          pkceCodeVerifier: checks.codeVerifier ?? undefined,
-        },
-      );
+    return this.call(settings, 'the token endpoint', async (configuration, observation) => {
+      const response = await openid.authorizationCodeGrant(configuration, callbackUrl, {
+        expectedState: checks.expectedState,
+        pkceCodeVerifier: checks.codeVerifier ?? undefined,
+      });
       return {
         ...toTokenSet(response),
         identity: identityFromIdToken(observation.idToken, settings.clientId),
       };
-    } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
-    }
+    });
   }
 
   /**
@@ -176,16 +104,9 @@ export class ProviderClient {
    *   `rejected`; `transient`
    */
   async refresh(settings: ProviderClientSettings, refreshToken: string): Promise<TokenSet> {
-    const observation = newObservation();
-    try {
-      const response = await openid.refreshTokenGrant(
-        this.configuration(settings, observation),
-        refreshToken,
-      );
-      return toTokenSet(response);
-    } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
-    }
+    return this.call(settings, 'the token endpoint', async (configuration) =>
+      toTokenSet(await openid.refreshTokenGrant(configuration, refreshToken)),
+    );
   }
 
   /**
@@ -197,17 +118,9 @@ export class ProviderClient {
    * @throws ProviderCallError `invalid_client`; `rejected` (e.g. `invalid_scope`); `transient`
    */
   async clientCredentials(settings: ProviderClientSettings, scopes: string[]): Promise<TokenSet> {
-    const observation = newObservation();
-    const parameters: Record<string, string> = scopes.length > 0 ? { scope: scopes.join(' ') } : {};
-    try {
-      const response = await openid.clientCredentialsGrant(
-        this.configuration(settings, observation),
-        parameters,
-      );
-      return toTokenSet(response);
-    } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
-    }
+    return this.call(settings, 'the token endpoint', async (configuration) =>
+      toTokenSet(await openid.clientCredentialsGrant(configuration, scopeParameter(scopes))),
+    );
   }
 
   /**
@@ -225,27 +138,13 @@ export class ProviderClient {
   async jwtBearer(settings: ProviderClientSettings, scopes: string[]): Promise<TokenSet> {
     const grant = settings.assertionGrant;
     if (!grant) throw new ProviderCallError('rejected', 'the link has no service account key');
-    const observation = newObservation();
-    try {
-      const assertion = await signJwtBearerAssertion(
-        grant.key,
-        {
-          issuer: settings.clientId,
-          subject: grant.subject,
-          audience: settings.server.tokenEndpoint,
-          scopes,
-        },
-        new Date(),
-      );
-      const response = await openid.genericGrantRequest(
-        this.configuration(settings, observation),
-        JWT_BEARER_GRANT_TYPE,
-        { assertion },
-      );
+    return this.call(settings, 'the token endpoint', async (configuration) => {
+      const assertion = await jwtBearerAssertion(settings, grant, scopes, new Date());
+      const response = await openid.genericGrantRequest(configuration, JWT_BEARER_GRANT_TYPE, {
+        assertion,
+      });
       return { ...toTokenSet(response), refreshToken: null };
-    } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
-    }
+    });
   }
 
   /**
@@ -267,24 +166,11 @@ export class ProviderClient {
         'the provider has no known device authorization endpoint',
       );
     }
-    const observation = newObservation();
-    const parameters: Record<string, string> = scopes.length > 0 ? { scope: scopes.join(' ') } : {};
-    try {
-      const response = await openid.initiateDeviceAuthorization(
-        this.configuration(settings, observation),
-        parameters,
-      );
-      return {
-        deviceCode: response.device_code,
-        userCode: response.user_code,
-        verificationUri: response.verification_uri,
-        verificationUriComplete: response.verification_uri_complete ?? null,
-        expiresIn: response.expires_in,
-        interval: typeof response.interval === 'number' ? response.interval : null,
-      };
-    } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the device authorization endpoint');
-    }
+    return this.call(settings, 'the device authorization endpoint', async (configuration) =>
+      toDeviceAuthorization(
+        await openid.initiateDeviceAuthorization(configuration, scopeParameter(scopes)),
+      ),
+    );
   }
 
   /**
@@ -303,17 +189,13 @@ export class ProviderClient {
     settings: ProviderClientSettings,
     deviceCode: string,
   ): Promise<TokenSet> {
-    const observation = newObservation();
-    try {
-      const response = await openid.genericGrantRequest(
-        this.configuration(settings, observation),
-        DEVICE_CODE_GRANT_TYPE,
-        { device_code: deviceCode },
-      );
-      return toTokenSet(response);
-    } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the token endpoint');
-    }
+    return this.call(settings, 'the token endpoint', async (configuration) =>
+      toTokenSet(
+        await openid.genericGrantRequest(configuration, DEVICE_CODE_GRANT_TYPE, {
+          device_code: deviceCode,
+        }),
+      ),
+    );
   }
 
   /**
@@ -334,13 +216,25 @@ export class ProviderClient {
     if (settings.server.revocationEndpoint === null) {
       throw new ProviderCallError('rejected', 'the provider has no known revocation endpoint');
     }
+    await this.call(settings, 'the revocation endpoint', (configuration) =>
+      openid.tokenRevocation(configuration, token, { token_type_hint: tokenTypeHint }),
+    );
+  }
+
+  /**
+   * One request with a Configuration of its own; whatever fails is classified from what the
+   * fetch observed, naming `endpoint` in the log.
+   */
+  private async call<T>(
+    settings: ProviderClientSettings,
+    endpoint: string,
+    request: (configuration: openid.Configuration, observation: Observation) => Promise<T>,
+  ): Promise<T> {
     const observation = newObservation();
     try {
-      await openid.tokenRevocation(this.configuration(settings, observation), token, {
-        token_type_hint: tokenTypeHint,
-      });
+      return await request(this.configuration(settings, observation), observation);
     } catch (error) {
-      throw classifyAndLog(this.logger, error, observation, 'the revocation endpoint');
+      throw classifyAndLog(this.logger, error, observation, endpoint);
     }
   }
 
@@ -348,90 +242,15 @@ export class ProviderClient {
     settings: ProviderClientSettings,
     observation: Observation,
   ): openid.Configuration {
-    const { server } = settings;
-    const metadata: openid.ServerMetadata = {
-      issuer: server.issuer,
-      token_endpoint: server.tokenEndpoint,
-      ...(server.authorizationEndpoint !== null && {
-        authorization_endpoint: server.authorizationEndpoint,
-      }),
-      ...(server.revocationEndpoint !== null && { revocation_endpoint: server.revocationEndpoint }),
-      ...(server.deviceAuthorizationEndpoint && {
-        device_authorization_endpoint: server.deviceAuthorizationEndpoint,
-      }),
-    };
-    const configuration = new openid.Configuration(
-      metadata,
-      settings.clientId,
-      undefined,
-      clientAuthentication(settings),
-    );
-    configuration.timeout = this.config.providerTimeoutSeconds;
-    configuration[openid.customFetch] = observingFetch(this.http, observation);
-    if (this.config.allowInsecureEndpoints) openid.allowInsecureRequests(configuration);
-    return configuration;
+    return openidConfiguration(settings, {
+      timeoutSeconds: this.config.providerTimeoutSeconds,
+      allowInsecureEndpoints: this.config.allowInsecureEndpoints,
+      fetch: observingFetch(this.http, observation),
+    });
   }
 }
 
-/**
- * A random `state` for an authorization request (openid-client's generator: 32 random bytes,
- * base64url).
- *
- * @returns the state value
- */
-export function generateState(): string {
-  return openid.randomState();
-}
-
-/**
- * A PKCE pair (RFC 7636) for an authorization request, using S256.
- *
- * @returns the verifier to keep (encrypted) until the callback, and the challenge to send
- */
-export async function generatePkce(): Promise<{ verifier: string; challenge: string }> {
-  const verifier = openid.randomPKCECodeVerifier();
-  return { verifier, challenge: await openid.calculatePKCECodeChallenge(verifier) };
-}
-
-function clientAuthentication(settings: ProviderClientSettings): openid.ClientAuth {
-  if (settings.tokenEndpointAuthMethod === 'private_key_jwt')
-    return privateKeyJwt(settings.privateKey ?? null, settings.server.tokenEndpoint);
-  // SPEC §15: a jwt-bearer request without a client secret sends just the grant, as Google
-  // documents it; the assertion identifies the client (RFC 7521 §4.1).
-  if (settings.clientSecret === null && settings.assertionGrant) return () => undefined;
-  if (settings.clientSecret === null) return openid.None();
-  switch (settings.tokenEndpointAuthMethod) {
-    case 'client_secret_basic':
-      return openid.ClientSecretBasic(settings.clientSecret);
-    case 'client_secret_post':
-      return openid.ClientSecretPost(settings.clientSecret);
-  }
-}
-
-/**
- * RFC 7523 client assertions through openid-client's PrivateKeyJwt. The key is imported per call
- * (ClientAuth may be async; the configuration is built synchronously). The assertion names the
- * certificate (`kid` and `x5t#S256`, which Entra looks up) and its `aud` is the token endpoint,
- * which Entra and Google require and RFC 7523 §3 allows (openid-client's default is the issuer).
- */
-function privateKeyJwt(key: ClientAssertionKey | null, tokenEndpoint: string): openid.ClientAuth {
-  // openid-client types ClientAuth as returning void, but oauth4webapi awaits it (openid-client's
-  // own PrivateKeyJwt is async), so an async one is safe.
-  type AsyncClientAuth = (...args: Parameters<openid.ClientAuth>) => Promise<void>;
-  const authenticate: AsyncClientAuth = async (server, client, body, headers) => {
-    if (key === null) throw new ProviderCallError('rejected', 'the link has no private key');
-    const thumbprint = certificateThumbprint(key.certificate);
-    const signed = openid.PrivateKeyJwt(
-      { key: await signingKeyOf(key.key), kid: thumbprint },
-      {
-        [openid.modifyAssertion]: (header, payload) => {
-          header['x5t#S256'] = thumbprint;
-          payload.aud = tokenEndpoint;
-        },
-      },
-    ) as unknown as AsyncClientAuth;
-    await signed(server, client, body, headers);
-  };
-  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- awaited, see above
-  return authenticate;
+/** `scope` as one space-separated parameter, or nothing when no scopes are asked for. */
+function scopeParameter(scopes: string[]): Record<string, string> {
+  return scopes.length > 0 ? { scope: scopes.join(' ') } : {};
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import * as openid from 'openid-client';
 import { AppConfig } from '../config/app-config.js';
 import { OutboundHttp } from '../outbound/outbound-http.js';
-import type { OAuthServer } from './provider-client.js';
+import type { OAuthServer } from './provider-client.types.js';
 import { classifyAndLog, newObservation } from './provider-error-classification.js';
 import { ProviderCallError } from './provider-error.js';
 import { observingFetch } from './provider-http.js';

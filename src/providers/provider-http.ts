@@ -2,7 +2,7 @@ import type * as openid from 'openid-client';
 import type { OutboundHttp } from '../outbound/outbound-http.js';
 import { OutboundError, OutboundResponseRefused } from '../outbound/outbound.errors.js';
 import { networkDetailOf, type Observation } from './provider-error-classification.js';
-import type { TokenSet } from './provider-client.js';
+import type { DeviceAuthorization, TokenSet } from './provider-client.types.js';
 
 /**
  * A fetch through the outbound policy that records what the provider answered, so errors can be
@@ -72,6 +72,19 @@ export function toTokenSet(response: openid.TokenEndpointResponse): TokenSet {
         ? response.refresh_token_expires_in
         : null,
     identity: null,
+  };
+}
+
+export function toDeviceAuthorization(
+  response: openid.DeviceAuthorizationResponse,
+): DeviceAuthorization {
+  return {
+    deviceCode: response.device_code,
+    userCode: response.user_code,
+    verificationUri: response.verification_uri,
+    verificationUriComplete: response.verification_uri_complete ?? null,
+    expiresIn: response.expires_in,
+    interval: typeof response.interval === 'number' ? response.interval : null,
   };
 }
 

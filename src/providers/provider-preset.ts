@@ -3,7 +3,7 @@
  * the rest of the code asks a preset instead of testing `provider === 'google'`.
  */
 
-import type { TokenEndpointAuthMethod } from './provider-client.js';
+import type { TokenEndpointAuthMethod } from './provider-client.types.js';
 
 export const PROVIDER_IDS = ['google', 'microsoft', 'custom'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];

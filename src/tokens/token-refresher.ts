@@ -9,11 +9,8 @@ import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { nextSecretSettingsFor, oauthSettingsFor } from '../links/link-oauth-settings.js';
 import { LinkClientSecrets } from '../links/link-client-secrets.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import {
-  ProviderClient,
-  type ProviderClientSettings,
-  type TokenSet,
-} from '../providers/provider-client.js';
+import { ProviderClient } from '../providers/provider-client.js';
+import type { ProviderClientSettings, TokenSet } from '../providers/provider-client.types.js';
 import { ProviderCallError } from '../providers/provider-error.js';
 import { PendingTokenWrites } from './pending-token-writes.js';
 import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';

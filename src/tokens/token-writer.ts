@@ -8,7 +8,7 @@ import { ChangeNotifications } from '../database/change-notifications.js';
 import { LINK_ACCESS_TOKEN, LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
 import { LinkEventsService, SYSTEM_ACTOR } from '../links/link-events.service.js';
 import type { LinkAccount, LinkLastError, LinkStatus } from '../links/link.entity.js';
-import type { TokenSet } from '../providers/provider-client.js';
+import type { TokenSet } from '../providers/provider-client.types.js';
 import type { TokenState } from './token-state.js';
 import { TOKEN_COLUMNS, tokenStateOf, type TokenRow } from './token-row.js';
 import type { ClaimedLink } from './token-store.js';

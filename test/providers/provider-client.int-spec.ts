@@ -3,13 +3,12 @@ import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { generateEncryptionKeyEntry } from '../../src/config/encryption-keys.js';
 import { OutboundHttp } from '../../src/outbound/outbound-http.js';
 import { OutboundPolicy } from '../../src/outbound/outbound-policy.js';
-import {
-  ProviderClient,
-  generatePkce,
-  generateState,
-  type ProviderClientSettings,
-  type TokenSet,
-} from '../../src/providers/provider-client.js';
+import { generatePkce, generateState } from '../../src/providers/authorization-request-secrets.js';
+import { ProviderClient } from '../../src/providers/provider-client.js';
+import type {
+  ProviderClientSettings,
+  TokenSet,
+} from '../../src/providers/provider-client.types.js';
 import { ProviderCallError } from '../../src/providers/provider-error.js';
 import { ProviderDiscovery } from '../../src/providers/provider-discovery.js';
 import { parseRetryAfter } from '../../src/providers/provider-error-classification.js';
