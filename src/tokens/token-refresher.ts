@@ -1,23 +1,12 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDatabaseUnavailable } from '../common/database-unavailable.js';
 import { AppConfig } from '../config/app-config.js';
-import { encryptionContext } from '../crypto/encrypted-column.js';
-import { KeyRing } from '../crypto/key-ring.js';
-import { LINK_REFRESH_TOKEN } from '../database/encrypted-columns.js';
-import { nextSecretSettingsFor, oauthSettingsFor } from '../links/link-oauth-settings.js';
-import { LinkClientSecrets } from '../links/link-client-secrets.js';
-import { MetricsService } from '../metrics/metrics.service.js';
-import { ProviderClient } from '../providers/provider-client.js';
-import type { ProviderClientSettings, TokenSet } from '../providers/provider-client.types.js';
-import { ProviderCallError } from '../providers/provider-error.js';
 import { PendingTokenWrites } from './pending-token-writes.js';
-import { describeRefreshFailure, noRefreshTokenFailure } from './refresh-failure.js';
+import { RefreshCall, type RefreshTrigger } from './refresh-call.js';
 import {
   assertRenewable,
   backoffError,
-  isValidFor,
   mayServeOnDemand,
   rejectionOutcome,
   type TokenState,
@@ -25,8 +14,6 @@ import {
 import { TokenStore, type ClaimedLink } from './token-store.js';
 import { TokenWriter } from './token-writer.js';
 import { TokenErrors } from './tokens.errors.js';
-
-export type RefreshTrigger = 'on_demand' | 'background' | 'manual' | 'rejected';
 
 export interface RefreshRequest {
   trigger: RefreshTrigger;
@@ -51,7 +38,8 @@ const SHUTDOWN_GRACE_MS = 15_000;
  * Single-flight token renewal (SPEC §7), and the owner of the refresh lease. Within a replica,
  * concurrent callers for one link share one promise; across replicas, a short lease on the link
  * row decides who calls the provider, and the others wait for the row to carry a fresh token. No
- * connection or transaction is held while the provider answers.
+ * connection or transaction is held while the provider answers. The call itself, and what it
+ * stores, is RefreshCall's.
  */
 @Injectable()
 export class TokenRefresher implements BeforeApplicationShutdown {
@@ -68,12 +56,9 @@ export class TokenRefresher implements BeforeApplicationShutdown {
   constructor(
     private readonly store: TokenStore,
     private readonly writer: TokenWriter,
-    private readonly oauth: ProviderClient,
-    private readonly keyRing: KeyRing,
-    private readonly metrics: MetricsService,
+    private readonly refreshCall: RefreshCall,
     private readonly config: AppConfig,
     private readonly pendingWrites: PendingTokenWrites,
-    private readonly clientSecrets: LinkClientSecrets,
   ) {
     this.leaseSeconds = config.providerTimeoutSeconds * 2 + 10;
   }
@@ -107,7 +92,9 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       await this.store.release(linkId, this.holder);
       return;
     }
-    await this.singleFlight(linkId, () => this.callProvider(claimed, 'background', 'system'));
+    await this.singleFlight(linkId, () =>
+      this.refreshCall.run(claimed, this.holder, 'background', 'system'),
+    );
   }
 
   private singleFlight(linkId: string, run: () => Promise<TokenState>): Promise<TokenState> {
@@ -176,7 +163,7 @@ export class TokenRefresher implements BeforeApplicationShutdown {
           await this.store.release(linkId, this.holder); // another replica refreshed just before
           return claim.state;
         }
-        return this.callProvider(claim, request.trigger, request.actor);
+        return this.refreshCall.run(claim, this.holder, request.trigger, request.actor);
       }
       if (!claim.exists) throw TokenErrors.notFound();
       // Checked right after a failed claim, never before the next one: a lease that ran out as
@@ -193,134 +180,5 @@ export class TokenRefresher implements BeforeApplicationShutdown {
       const backingOff = backoffError(state);
       if (backingOff) throw backingOff;
     }
-  }
-
-  /** Calls the provider for a claimed link and stores the outcome; the lease is released either way. */
-  private async callProvider(
-    claimed: ClaimedLink,
-    trigger: RefreshTrigger,
-    actor: string,
-  ): Promise<TokenState> {
-    const { link, state } = claimed;
-    try {
-      assertRenewable(state);
-      const backingOff = backoffError(state);
-      if (backingOff) throw backingOff;
-    } catch (error) {
-      await this.store.release(link.id, this.holder);
-      throw error;
-    }
-    if (link.grantType === 'authorization_code' && !link.refreshTokenEncrypted) {
-      return this.failWithoutRefreshToken(claimed, actor);
-    }
-
-    const endTimer = this.metrics.refreshDuration.startTimer({ trigger });
-    let tokens: TokenSet;
-    let promoteNextSecret = false;
-    try {
-      const call = (settings: ProviderClientSettings): Promise<TokenSet> =>
-        link.grantType === 'client_credentials'
-          ? this.oauth.clientCredentials(settings, link.scopes)
-          : link.grantType === 'jwt_bearer' // SPEC §15: a fresh assertion per token
-            ? this.oauth.jwtBearer(settings, link.scopes)
-            : this.oauth.refresh(
-                settings,
-                this.keyRing.decrypt(
-                  link.refreshTokenEncrypted!,
-                  encryptionContext(LINK_REFRESH_TOKEN, link.id),
-                ),
-              );
-      try {
-        tokens = await call(oauthSettingsFor(link, this.keyRing));
-      } catch (error) {
-        // Overlapping secrets (SPEC §13): the provider may already have retired the current one.
-        // The lease outlives two provider calls, so the retry still holds it.
-        const next = nextSecretSettingsFor(link, this.keyRing);
-        if (!(error instanceof ProviderCallError) || error.kind !== 'invalid_client' || !next)
-          throw error;
-        this.logger.log(`Link ${link.id}: the client secret was refused; trying the next one`);
-        tokens = await call(next);
-        promoteNextSecret = true;
-      }
-    } catch (error) {
-      endTimer();
-      if (!(error instanceof ProviderCallError)) {
-        await this.store.release(link.id, this.holder);
-        throw error;
-      }
-      this.metrics.refreshes.inc({ trigger, result: error.kind });
-      const failure = describeRefreshFailure(error, link);
-      const detail = {
-        trigger,
-        kind: error.kind,
-        error: error.oauthError,
-        httpStatus: error.httpStatus,
-        reason: failure.lastError.reason ?? null,
-        actor: failure.lastError.actor ?? null,
-        action: failure.lastError.action ?? null,
-      };
-      await this.writer.saveFailure(claimed, this.holder, { ...failure, detail }, actor);
-      this.logger.warn(`Refresh of link ${link.id} failed (${error.kind}): ${error.message}`);
-      throw failure.error;
-    }
-    endTimer();
-    const refreshed = await this.commitRefreshed(claimed, tokens, trigger, actor);
-    if (promoteNextSecret) await this.promoteNextSecret(claimed, actor);
-    return refreshed;
-  }
-
-  /**
-   * The provider accepted the next secret: it becomes the current one. Best effort: should this
-   * fail, the next refresh tries the current secret, then the next one, and promotes again.
-   */
-  private async promoteNextSecret(claimed: ClaimedLink, actor: string): Promise<void> {
-    const { link } = claimed;
-    try {
-      await this.clientSecrets.promote(
-        link.id,
-        actor,
-        'invalid_client',
-        link.nextClientSecretEncrypted!,
-      );
-    } catch (error) {
-      this.logger.warn(
-        { err: error },
-        `Promoting the next client secret of link ${link.id} failed`,
-      );
-    }
-  }
-
-  /** Stores what the provider issued; a database outage does not lose it (PendingTokenWrites). */
-  private async commitRefreshed(
-    claimed: ClaimedLink,
-    tokens: TokenSet,
-    trigger: RefreshTrigger,
-    actor: string,
-  ): Promise<TokenState> {
-    const save = (): Promise<TokenState | undefined> =>
-      this.writer.saveRefreshed(claimed, tokens, this.holder, actor, trigger);
-    let saved: TokenState | undefined;
-    try {
-      saved = await save();
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
-      this.pendingWrites.keep(claimed.link.id, save, trigger);
-      throw TokenErrors.tokensAwaitingDatabase();
-    }
-    if (!saved) throw TokenErrors.notFound(); // deleted while the provider answered
-    this.metrics.refreshes.inc({ trigger, result: 'success' });
-    return saved;
-  }
-
-  /** An authorization-code link without a refresh token cannot renew; once expired it needs consent again. */
-  private async failWithoutRefreshToken(claimed: ClaimedLink, actor: string): Promise<never> {
-    const failure = noRefreshTokenFailure();
-    if (isValidFor(claimed.state, 0)) {
-      await this.store.release(claimed.link.id, this.holder);
-    } else {
-      const detail = { kind: 'no_refresh_token' };
-      await this.writer.saveFailure(claimed, this.holder, { ...failure, detail }, actor);
-    }
-    throw failure.error;
   }
 }

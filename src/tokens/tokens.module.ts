@@ -9,6 +9,7 @@ import { TokenService } from './token.service.js';
 import { TokenStore } from './token-store.js';
 import { TokenWriter } from './token-writer.js';
 import { PendingTokenWrites } from './pending-token-writes.js';
+import { RefreshCall } from './refresh-call.js';
 import { TokensController } from './tokens.controller.js';
 
 @Module({
@@ -20,6 +21,7 @@ import { TokensController } from './tokens.controller.js';
     TokenWriter,
     TokenCache,
     TokenRefresher,
+    RefreshCall,
     PendingTokenWrites,
     BackgroundRefresh,
     LinkStatusGauge,
