@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppError } from '../common/app-error.js';
-import { mergeLinkPatch, planLinkUpdate, type CurrentLink } from './link-patch.js';
+import {
+  auditedPatchFields,
+  mergeLinkPatch,
+  planLinkUpdate,
+  type CurrentLink,
+} from './link-patch.js';
 
 const EXPLICIT: CurrentLink = {
   provider: 'custom',
@@ -129,5 +134,36 @@ describe('planLinkUpdate', () => {
       status: 'connected',
       statusReason: null,
     });
+  });
+});
+
+describe('auditedPatchFields', () => {
+  it('names the fields given, credentials as write-only, and leaves out those left undefined', () => {
+    expect(
+      auditedPatchFields(
+        {
+          name: 'n',
+          clientSecret: 's',
+          nextClientSecret: null,
+          privateKey: 'pem',
+          serviceAccountKey: {},
+          scopes: undefined,
+        },
+        false,
+      ),
+    ).toEqual([
+      'name',
+      'clientSecret (write-only)',
+      'nextClientSecret (write-only)',
+      'privateKey (write-only)',
+      'serviceAccountKey (write-only)',
+    ]);
+  });
+
+  it('says when Outlink generated the private key', () => {
+    expect(auditedPatchFields({ tokenEndpointAuthMethod: 'private_key_jwt' }, true)).toEqual([
+      'tokenEndpointAuthMethod',
+      'privateKey (generated)',
+    ]);
   });
 });

@@ -140,6 +140,26 @@ export function planLinkUpdate(
   return { voidingChanges, status: current.status, statusReason: null };
 }
 
+/** Credentials a PATCH may carry: the audit trail names them, never their values. */
+const WRITE_ONLY_FIELDS: readonly string[] = [
+  'clientSecret',
+  'nextClientSecret',
+  'privateKey',
+  'serviceAccountKey',
+];
+
+/**
+ * The fields a PATCH gave, for the audit trail's `updated` event: credentials marked write-only,
+ * and a private key Outlink generated named as such.
+ */
+export function auditedPatchFields(patch: object, generatedKey: boolean): string[] {
+  const fields = Object.keys(withoutUndefined(patch)).map((field) =>
+    WRITE_ONLY_FIELDS.includes(field) ? `${field} (write-only)` : field,
+  );
+  if (generatedKey) fields.push('privateKey (generated)');
+  return fields;
+}
+
 export function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(value).filter(([, field]) => field !== undefined),

@@ -12,6 +12,7 @@ import { LinkEventRetention } from './link-event-retention.js';
 import { LinkExpiryNoticeEntity } from './link-expiry-notice.entity.js';
 import { LinkExpiryNotices } from './link-expiry-notices.js';
 import { LinkRevocation } from './link-revocation.js';
+import { LinkUpdater } from './link-updater.js';
 import { LinkEntity } from './link.entity.js';
 import { LinksController } from './links.controller.js';
 import { LinksService } from './links.service.js';
@@ -33,6 +34,7 @@ import { LinksService } from './links.service.js';
     LinkExpiryNotices,
     LinkCredentialColumns,
     LinkClientSecrets,
+    LinkUpdater,
   ],
   exports: [LinksService, LinkClientSecrets, LinkEventsService, TypeOrmModule],
 })

@@ -5,7 +5,6 @@ import { IsNull, Repository, type EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error.js';
 import { decodeCursor, toPage } from '../common/cursor.js';
 import { ChangeNotifications } from '../database/change-notifications.js';
-import { changedFields, SECRET_BOUND_FIELDS } from './link-configuration.js';
 import { describeCertificate, type CertificateView } from '../providers/client-key.js';
 import {
   resolvePrivateKeyChange,
@@ -19,8 +18,8 @@ import type { CreateLinkDto, ListLinksQueryDto, UpdateLinkDto } from './link.dto
 import { LinkEntity } from './link.entity.js';
 import { LinkEventsService } from './link-events.service.js';
 import { LINK_SECRET_COLUMNS } from './link-oauth-settings.js';
-import { mergeLinkPatch, planLinkUpdate, withoutUndefined } from './link-patch.js';
 import { LinkRevocation } from './link-revocation.js';
+import { LinkUpdater, voidedGrant } from './link-updater.js';
 import { LinkErrors } from './links.errors.js';
 
 /** Forgets what a module keeps about a link that is being deleted, inside that transaction. */
@@ -39,6 +38,7 @@ export class LinksService {
     private readonly revocation: LinkRevocation,
     private readonly notifications: ChangeNotifications,
     private readonly endpointPolicy: LinkEndpointPolicy,
+    private readonly updater: LinkUpdater,
   ) {}
 
   async create(input: CreateLinkDto, actor: string): Promise<LinkEntity> {
@@ -157,56 +157,7 @@ export class LinksService {
 
   async update(id: string, patch: UpdateLinkDto, actor: string): Promise<LinkEntity> {
     const current = await this.get(id);
-    const {
-      name,
-      clientSecret,
-      clientSecretExpiresAt,
-      nextClientSecret,
-      nextClientSecretExpiresAt,
-      privateKey,
-      serviceAccountKey,
-      subject,
-      mail,
-      ...configurationPatch
-    } = patch;
-    if (mail) await this.endpointPolicy.checkMail(mail);
-    const accountKeyChange = resolveServiceAccountKeyChange(
-      configurationPatch.grantType ?? current.grantType,
-      { serviceAccountKey, subject },
-      current.hasServiceAccountKey,
-    );
-    const merged = mergeLinkPatch(current, configurationPatch);
-    merged.input = withServiceAccountDefaults(
-      merged.input,
-      accountKeyChange,
-      configurationPatch.clientId !== undefined,
-    );
-    const stored = await this.configurator.configure(merged.input, {
-      link: current,
-      keepsDiscovery: merged.keepsDiscovery,
-    });
-    const keyChange = resolvePrivateKeyChange(
-      stored.tokenEndpointAuthMethod,
-      { privateKey, clientSecret },
-      current.certificate !== null,
-    );
-    const nextSubject =
-      stored.grantType === 'jwt_bearer'
-        ? subject === undefined
-          ? current.subject
-          : subject
-        : null;
-    const plan = planLinkUpdate(current, stored, clientSecret, {
-      privateKey: keyChange.kind === 'set',
-      serviceAccountKey: accountKeyChange.kind === 'set',
-      subject: current.grantType === 'jwt_bearer' && nextSubject !== current.subject,
-    });
-    const keyColumns = {
-      ...(await this.credentials.privateKey(id, keyChange)),
-      ...this.credentials.serviceAccountKey(id, accountKeyChange),
-      ...(nextSubject !== current.subject && { subject: nextSubject }),
-    };
-
+    const { changes, plan, voidsGrant, auditedFields } = await this.updater.prepare(current, patch);
     await this.links.manager.transaction(async (manager) => {
       const locked = await manager.findOne(LinkEntity, {
         where: { id, deletedAt: IsNull() },
@@ -214,53 +165,12 @@ export class LinksService {
       });
       if (!locked) throw LinkErrors.notFound();
       if (locked.configVersion !== current.configVersion) throw LinkErrors.changedConcurrently();
-      const changes: Partial<LinkEntity> = { ...stored };
-      // Only a change is written: a refresh may have moved the status since `current` was read.
-      if (plan.status !== current.status) changes.status = plan.status;
-      if (name !== undefined) changes.name = name;
-      // A new secret without its expiry has an unknown one: the old secret's date no longer holds.
-      if (clientSecretExpiresAt !== undefined || clientSecret !== undefined)
-        changes.clientSecretExpiresAt = expiryDate(clientSecretExpiresAt);
-      // A next secret goes where the current one goes: one sent elsewhere is dropped unless given again.
-      const redirected = changedFields(SECRET_BOUND_FIELDS, current, stored).length > 0;
-      if (nextClientSecret !== undefined || redirected)
-        Object.assign(
-          changes,
-          this.credentials.nextClientSecret(
-            id,
-            nextClientSecret ?? null,
-            nextClientSecretExpiresAt,
-          ),
-        );
-      else if (nextClientSecretExpiresAt !== undefined)
-        changes.nextClientSecretExpiresAt = expiryDate(nextClientSecretExpiresAt);
-      if (mail !== undefined) changes.mail = mail === null ? null : { ...mail };
-      if (clientSecret !== undefined)
-        Object.assign(changes, this.credentials.clientSecret(id, clientSecret));
-      Object.assign(changes, keyColumns);
-      // SPEC §15: a key-authenticated link keeps no client secret it would never send.
-      if (stored.tokenEndpointAuthMethod === 'private_key_jwt' && current.hasClientSecret)
-        Object.assign(changes, this.credentials.clientSecret(id, null));
-      const voidsGrant = plan.voidingChanges.length > 0;
-      if (voidsGrant) {
-        Object.assign(changes, voidedGrant(), { configVersion: current.configVersion + 1 });
-      } else if (plan.status !== current.status) {
-        // The new secret is the fix for invalid_client (e.g. an expired Microsoft secret): retry.
-        Object.assign(changes, { lastError: null, refreshNotBefore: null, refreshFailures: 0 });
-      }
       await manager.update(LinkEntity, { id }, changes);
-      const updatedFields = Object.keys(withoutUndefined(patch)).map((field) =>
-        ['clientSecret', 'nextClientSecret', 'privateKey', 'serviceAccountKey'].includes(field)
-          ? `${field} (write-only)`
-          : field,
-      );
-      if (keyChange.kind === 'set' && keyChange.generated)
-        updatedFields.push('privateKey (generated)');
       await this.events.record(
         id,
         'updated',
         actor,
-        { fields: updatedFields, voidsGrant },
+        { fields: auditedFields, voidsGrant },
         manager,
       );
       if (plan.statusReason !== null) {
@@ -322,19 +232,4 @@ export class LinksService {
     if (link.certificate === null) throw LinkErrors.noCertificate();
     return describeCertificate(link.certificate);
   }
-}
-
-/** The columns that hold a grant, emptied. */
-export function voidedGrant(): Partial<LinkEntity> {
-  return {
-    accessTokenEncrypted: null,
-    refreshTokenEncrypted: null,
-    refreshTokenPresent: false,
-    refreshTokenExpiresAt: null,
-    accessTokenExpiresAt: null,
-    tokenType: null,
-    grantedScopes: null,
-    lastError: null,
-    account: null,
-  };
 }
