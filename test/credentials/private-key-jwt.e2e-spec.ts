@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { LINK_PRIVATE_KEY } from '../../src/database/encrypted-columns.js';
 import {
+  authorizeLink,
   createCustomLink,
   expireStoredToken,
   linkOf,
@@ -9,11 +10,7 @@ import {
   storedSecret,
   tokenOf,
 } from '../support/connected-link.js';
-import {
-  authorizeWithPlainHttp,
-  startTestProvider,
-  type TestProvider,
-} from '../support/oidc-provider.js';
+import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -116,17 +113,7 @@ describe(`private_key_jwt (${BACKEND})`, () => {
       response_types: ['code'],
       redirect_uris: [t.config.redirectUrl],
     });
-    const started = await t
-      .http()
-      .post(`/v1/links/${link.id}/authorize`)
-      .set(bearer(t.adminKey))
-      .expect(201);
-    const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string);
-    await t
-      .http()
-      .get(`${redirect.pathname}${redirect.search}`)
-      .set('accept', 'application/json')
-      .expect(200);
+    await authorizeLink(t, link.id);
     expect(await linkOf(t, link.id)).toMatchObject({
       status: 'connected',
       refreshTokenPresent: true,

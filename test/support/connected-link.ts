@@ -41,6 +41,27 @@ export async function createCustomLink(
   return created.body as Record<string, unknown> & { id: string; grantType: string };
 }
 
+/**
+ * Authorizes a link the way an admin does it: POST /authorize, login and consent at the test
+ * provider (as `login` if given), and the callback back in Outlink.
+ */
+export async function authorizeLink(t: Replica, linkId: string, login?: string): Promise<void> {
+  const started = await t
+    .http()
+    .post(`/v1/links/${linkId}/authorize`)
+    .set(bearer(t.adminKey))
+    .expect(201);
+  const redirect = await authorizeWithPlainHttp(
+    started.body.authorizationUrl as string,
+    login === undefined ? {} : { login },
+  );
+  await t
+    .http()
+    .get(`${redirect.pathname}${redirect.search}`)
+    .set('accept', 'application/json')
+    .expect(200);
+}
+
 /** A custom link against the test provider, created and authorized the way an admin does it. */
 export async function connectLink(
   t: Replica,
@@ -49,17 +70,7 @@ export async function connectLink(
 ): Promise<{ id: string }> {
   const { id, grantType } = await createCustomLink(t, provider, overrides);
   if (grantType === 'client_credentials') return { id };
-  const started = await t
-    .http()
-    .post(`/v1/links/${id}/authorize`)
-    .set(bearer(t.adminKey))
-    .expect(201);
-  const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string);
-  await t
-    .http()
-    .get(`${redirect.pathname}${redirect.search}`)
-    .set('accept', 'application/json')
-    .expect(200);
+  await authorizeLink(t, id);
   const link = await t.http().get(`/v1/links/${id}`).set(bearer(t.adminKey)).expect(200);
   expect(link.body.status).toBe('connected');
   return { id };

@@ -1,8 +1,8 @@
 import { ChangeNotifications } from '../../src/database/change-notifications.js';
-import { createCustomLink } from './connected-link.js';
+import { authorizeLink, createCustomLink } from './connected-link.js';
 import { startDovecot, type TestDovecot } from './dovecot.js';
-import { authorizeWithPlainHttp, startTestProvider, type TestProvider } from './oidc-provider.js';
-import { bearer, startTestApp, type TestApp } from './test-app.js';
+import { startTestProvider, type TestProvider } from './oidc-provider.js';
+import { startTestApp, type TestApp } from './test-app.js';
 
 /** The mailbox the mail links sign in as: the account that consents, so also the token's `sub`. */
 export const MAILBOX = 'alice@example.test';
@@ -57,19 +57,7 @@ export async function startMailFixture(env: Record<string, string>): Promise<Mai
         scopes: ['openid', 'offline_access', 'email'],
         ...(mail === undefined ? {} : { mail }),
       });
-      const started = await t
-        .http()
-        .post(`/v1/links/${id}/authorize`)
-        .set(bearer(t.adminKey))
-        .expect(201);
-      const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string, {
-        login: MAILBOX,
-      });
-      await t
-        .http()
-        .get(`${redirect.pathname}${redirect.search}`)
-        .set('accept', 'application/json')
-        .expect(200);
+      await authorizeLink(t, id, MAILBOX);
       return id;
     },
     async ageToken(linkId: string): Promise<void> {
