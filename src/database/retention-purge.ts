@@ -5,6 +5,7 @@ import {
 } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 import type { DataSource } from 'typeorm';
+import { ScheduledPass } from '../common/scheduled-pass.js';
 import type { AppConfig } from '../config/app-config.js';
 
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -31,41 +32,39 @@ export interface RetentionTarget {
  */
 export abstract class RetentionPurge implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger: Logger;
-  private running: Promise<number> | undefined;
+  private readonly pass: ScheduledPass<number>;
 
   protected constructor(
     private readonly target: RetentionTarget,
     private readonly dataSource: DataSource,
-    private readonly scheduler: SchedulerRegistry,
+    scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
   ) {
     this.logger = new Logger(new.target.name);
+    this.pass = new ScheduledPass(scheduler, {
+      intervalName: target.intervalName,
+      pass: () => this.deleteInBatches(),
+      logger: this.logger,
+      onFailure: {
+        level: 'warn',
+        message: `Purging old ${target.rows} failed; retrying next hour`,
+        result: 0,
+      },
+    });
   }
 
   onApplicationBootstrap(): void {
     if (this.config.eventRetentionDays === 0) return;
-    const timer = setInterval(() => void this.purgeExpired(), PURGE_INTERVAL_MS);
-    this.scheduler.addInterval(this.target.intervalName, timer);
+    this.pass.start(PURGE_INTERVAL_MS);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('interval', this.target.intervalName))
-      this.scheduler.deleteInterval(this.target.intervalName);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** Deletes every expired row; resolves with how many. A pass still running is joined. */
   purgeExpired(): Promise<number> {
-    this.running ??= this.deleteInBatches()
-      .catch((error: unknown) => {
-        this.logger.warn(
-          { err: error },
-          `Purging old ${this.target.rows} failed; retrying next hour`,
-        );
-        return 0;
-      })
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run();
   }
 
   private async deleteInBatches(): Promise<number> {

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
+import { ScheduledPass } from '../common/scheduled-pass.js';
 import { LinkEventsService, SYSTEM_ACTOR } from './link-events.service.js';
 import {
   dueNoticeDaysAhead,
@@ -14,7 +15,6 @@ import {
   type ForecastInput,
 } from './link-forecast.js';
 
-const INTERVAL_NAME = 'link-expiry-notices';
 /** Thresholds are days apart, so a look every 10 minutes is punctual enough. */
 const CHECK_INTERVAL_MS = 10 * 60 * 1000;
 /** Notices of expiries this long past are forgotten; they can never be due again. */
@@ -40,34 +40,36 @@ interface ForecastRow {
 @Injectable()
 export class LinkExpiryNotices implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(LinkExpiryNotices.name);
-  private running: Promise<number> | undefined;
+  private readonly pass: ScheduledPass<number>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: LinkEventsService,
-    private readonly scheduler: SchedulerRegistry,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const timer = setInterval(() => void this.runOnce(), CHECK_INTERVAL_MS);
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
+    scheduler: SchedulerRegistry,
+  ) {
+    this.pass = new ScheduledPass(scheduler, {
+      intervalName: 'link-expiry-notices',
+      pass: () => this.announceDue(new Date()),
+      logger: this.logger,
+      onFailure: {
+        level: 'warn',
+        message: 'Announcing expiring links failed; retrying later',
+        result: 0,
+      },
+    });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME))
-      this.scheduler.deleteInterval(INTERVAL_NAME);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.pass.start(CHECK_INTERVAL_MS);
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** Sends every notice due at `now`; resolves with how many this replica sent. A pass in progress is joined. */
   runOnce(now: Date = new Date()): Promise<number> {
-    this.running ??= this.announceDue(now)
-      .catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'Announcing expiring links failed; retrying later');
-        return 0;
-      })
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run(() => this.announceDue(now));
   }
 
   private async announceDue(now: Date): Promise<number> {

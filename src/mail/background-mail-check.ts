@@ -5,12 +5,12 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { ScheduledPass } from '../common/scheduled-pass.js';
 import { AppConfig } from '../config/app-config.js';
 import { SYSTEM_ACTOR } from '../links/link-events.service.js';
 import { MailCheckService } from './mail-check.service.js';
 import { MailCheckStore } from './mail-check-store.js';
 
-const INTERVAL_NAME = 'background-mail-check';
 /** Links one replica checks at once; each check holds a few sockets for up to 15 s. */
 const BATCH_SIZE = 4;
 
@@ -21,45 +21,41 @@ const BATCH_SIZE = 4;
 @Injectable()
 export class BackgroundMailCheck implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackgroundMailCheck.name);
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly pass: ScheduledPass;
 
   constructor(
-    private readonly scheduler: SchedulerRegistry,
+    scheduler: SchedulerRegistry,
     private readonly mailCheck: MailCheckService,
     private readonly store: MailCheckStore,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.pass = new ScheduledPass(scheduler, {
+      intervalName: 'background-mail-check',
+      pass: () => this.checkDueLinks(),
+      logger: this.logger,
+      onFailure: { level: 'error', message: 'Background mail check failed', result: undefined },
+    });
+  }
 
   onApplicationBootstrap(): void {
     const interval = this.config.mailCheckIntervalSeconds;
     if (interval === 0) return;
     // Look ten times per interval (at most once a minute), so a due link waits little.
-    const period = Math.min(60, Math.max(1, Math.floor(interval / 10))) * 1000;
-    this.scheduler.addInterval(
-      INTERVAL_NAME,
-      setInterval(() => void this.runOnce(), period),
-    );
+    this.pass.start(Math.min(60, Math.max(1, Math.floor(interval / 10))) * 1000);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME))
-      this.scheduler.deleteInterval(INTERVAL_NAME);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** One pass over every due link; a pass still running makes the next tick a no-op. */
   runOnce(): Promise<void> {
-    this.running ??= this.checkDueLinks()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'Background mail check failed'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run();
   }
 
   private async checkDueLinks(): Promise<void> {
     const interval = this.config.mailCheckIntervalSeconds;
-    while (!this.stopping && interval > 0) {
+    while (!this.pass.stopping && interval > 0) {
       const due = await this.store.claimDue(interval, BATCH_SIZE);
       if (due.length === 0) return;
       await Promise.all(

@@ -7,6 +7,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { ScheduledPass } from '../common/scheduled-pass.js';
 import { AppConfig } from '../config/app-config.js';
 import { encryptionContext } from '../crypto/encrypted-column.js';
 import { KeyRing } from '../crypto/key-ring.js';
@@ -21,7 +22,6 @@ import type { DeviceAuthorizationOutcome } from './device-authorization.entity.j
 import { nextDevicePollStep, type DevicePollAnswer } from './device-poll-rules.js';
 import { grantLastError } from './granted-tokens.js';
 
-const INTERVAL_NAME = 'device-polling';
 /** Device authorizations one replica polls per pass, at once. */
 const POLL_BATCH = 10;
 
@@ -47,44 +47,43 @@ interface ClaimedDeviceAuthorization {
 @Injectable()
 export class DevicePolling implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(DevicePolling.name);
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly pass: ScheduledPass;
   private readonly holder = randomUUID();
   now: () => Date = () => new Date();
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly scheduler: SchedulerRegistry,
+    scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
     private readonly keyRing: KeyRing,
     private readonly links: LinksService,
     private readonly events: LinkEventsService,
     private readonly oauth: ProviderClient,
     private readonly tokens: TokenWriter,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const timer = setInterval(() => void this.runOnce(), this.config.devicePollCheckSeconds * 1000);
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
+  ) {
+    this.pass = new ScheduledPass(scheduler, {
+      intervalName: 'device-polling',
+      pass: () => this.pollDue(),
+      logger: this.logger,
+      onFailure: { level: 'error', message: 'Device polling pass failed', result: undefined },
+    });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME))
-      this.scheduler.deleteInterval(INTERVAL_NAME);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.pass.start(this.config.devicePollCheckSeconds * 1000);
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** One pass over every due device authorization; a pass still running makes this a no-op. */
   runOnce(): Promise<void> {
-    this.running ??= this.pollDue()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'Device polling pass failed'))
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run();
   }
 
   private async pollDue(): Promise<void> {
-    while (!this.stopping) {
+    while (!this.pass.stopping) {
       const claimed = await this.claimDue();
       if (claimed.length === 0) return;
       await Promise.all(claimed.map((authorization) => this.pollOne(authorization)));

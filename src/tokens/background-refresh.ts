@@ -5,10 +5,9 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { ScheduledPass } from '../common/scheduled-pass.js';
 import { AppConfig } from '../config/app-config.js';
 import { TokenRefresher } from './token-refresher.js';
-
-const INTERVAL_NAME = 'background-refresh';
 
 /**
  * Says when to renew tokens before anyone asks (SPEC §7): every REFRESH_CHECK_INTERVAL_SECONDS
@@ -18,44 +17,37 @@ const INTERVAL_NAME = 'background-refresh';
 @Injectable()
 export class BackgroundRefresh implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(BackgroundRefresh.name);
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly pass: ScheduledPass;
 
   constructor(
-    private readonly scheduler: SchedulerRegistry,
+    scheduler: SchedulerRegistry,
     private readonly refresher: TokenRefresher,
     private readonly config: AppConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    // Registered here rather than with @Interval because the period comes from the config.
-    const timer = setInterval(
-      () => void this.runOnce(),
-      this.config.refreshCheckIntervalSeconds * 1000,
-    );
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
+  ) {
+    this.pass = new ScheduledPass(scheduler, {
+      intervalName: 'background-refresh',
+      pass: () => this.refreshDueLinks(),
+      logger: this.logger,
+      onFailure: { level: 'error', message: 'Background refresh pass failed', result: undefined },
+    });
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME))
-      this.scheduler.deleteInterval(INTERVAL_NAME);
-    await this.running;
+  onApplicationBootstrap(): void {
+    this.pass.start(this.config.refreshCheckIntervalSeconds * 1000);
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** One pass over every due link; a pass still running makes the next tick a no-op. */
   runOnce(): Promise<void> {
-    this.running ??= this.refreshDueLinks()
-      .catch((error: unknown) =>
-        this.logger.error({ err: error }, 'Background refresh pass failed'),
-      )
-      .finally(() => (this.running = undefined));
-    return this.running;
+    return this.pass.run();
   }
 
   private async refreshDueLinks(): Promise<void> {
     let refreshed = 0;
-    while (!this.stopping) {
+    while (!this.pass.stopping) {
       // Claim no more than can be refreshed at once: a claimed link waiting in a queue could
       // outlive its lease and be claimed again by another replica.
       const claimed = await this.refresher.refreshDue(

@@ -1,28 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { LINK_PRIVATE_KEY } from '../../src/database/encrypted-columns.js';
 import {
-  createHash,
-  createPrivateKey,
-  generateKeyPairSync,
-  randomBytes,
-  X509Certificate,
-} from 'node:crypto';
-import { parseEncryptionKeys } from '../../src/config/encryption-keys.js';
-import { encryptionContext } from '../../src/crypto/encrypted-column.js';
-import { KeyRing } from '../../src/crypto/key-ring.js';
-import { reencryptColumns } from '../../src/crypto/key-rotation.js';
-import { ENCRYPTED_COLUMNS, LINK_PRIVATE_KEY } from '../../src/database/encrypted-columns.js';
-import {
+  authorizeLink,
   createCustomLink,
   expireStoredToken,
   linkOf,
+  rotateKeysAndReadBack,
   storedSecret,
   tokenOf,
 } from '../support/connected-link.js';
-import {
-  authorizeWithPlainHttp,
-  startTestProvider,
-  type TestProvider,
-} from '../support/oidc-provider.js';
+import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -125,17 +113,7 @@ describe(`private_key_jwt (${BACKEND})`, () => {
       response_types: ['code'],
       redirect_uris: [t.config.redirectUrl],
     });
-    const started = await t
-      .http()
-      .post(`/v1/links/${link.id}/authorize`)
-      .set(bearer(t.adminKey))
-      .expect(201);
-    const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string);
-    await t
-      .http()
-      .get(`${redirect.pathname}${redirect.search}`)
-      .set('accept', 'application/json')
-      .expect(200);
+    await authorizeLink(t, link.id);
     expect(await linkOf(t, link.id)).toMatchObject({
       status: 'connected',
       refreshTokenPresent: true,
@@ -264,22 +242,11 @@ describe(`private_key_jwt (${BACKEND})`, () => {
 
   it('keys:rotate re-encrypts private keys', async () => {
     const { link } = await keyLink('pkjwt-rotation');
-    const before = await storedSecret(t, LINK_PRIVATE_KEY, link.id);
-    const oldKeys = parseEncryptionKeys(t.database.encryptionKeys).keys;
-    const ring = new KeyRing([{ id: 'rotated', key: randomBytes(32) }, ...oldKeys]);
-    const results = await reencryptColumns(t.dataSource, ring, ENCRYPTED_COLUMNS);
+    const { results } = await rotateKeysAndReadBack(t, LINK_PRIVATE_KEY, link.id);
     expect(results).toContainEqual({
       column: 'links.private_key_encrypted',
       reencrypted: expect.any(Number),
       skipped: 0,
     });
-    const [row] = await t.dataSource.query(
-      'SELECT private_key_encrypted FROM links WHERE id = $1',
-      [link.id],
-    );
-    expect(row.private_key_encrypted).toMatch(/^enc:v1:rotated:/);
-    expect(
-      ring.decrypt(row.private_key_encrypted, encryptionContext(LINK_PRIVATE_KEY, link.id)),
-    ).toBe(before);
   });
 });

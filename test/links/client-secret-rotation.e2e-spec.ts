@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { encryptionContext } from '../../src/crypto/encrypted-column.js';
-import { KeyRing } from '../../src/crypto/key-ring.js';
-import { reencryptColumns } from '../../src/crypto/key-rotation.js';
 import {
-  ENCRYPTED_COLUMNS,
   LINK_CLIENT_SECRET,
   LINK_NEXT_CLIENT_SECRET,
 } from '../../src/database/encrypted-columns.js';
-import { connectLink, linkOf, storedSecret, tokenOf } from '../support/connected-link.js';
+import {
+  connectLink,
+  linkOf,
+  rotateKeysAndReadBack,
+  storedSecret,
+  tokenOf,
+} from '../support/connected-link.js';
 import { startTestProvider, type TestProvider } from '../support/oidc-provider.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
 import { BACKEND } from '../support/test-database.js';
@@ -71,26 +73,14 @@ describe(`overlapping client secrets (${BACKEND})`, () => {
     expect((await linkOf(t, id)).hasNextClientSecret).toBe(true);
 
     // keys:rotate covers the column: under a new first key, the next secret is re-encrypted.
-    const rotatedKey = { id: 'rotated', key: randomBytes(32) };
-    const rotatedRing = new KeyRing([rotatedKey, ...t.config.encryptionKeys]);
-    const results = await reencryptColumns(t.dataSource, rotatedRing, ENCRYPTED_COLUMNS);
-    expect(results).toContainEqual(
+    const rotated = await rotateKeysAndReadBack(t, LINK_NEXT_CLIENT_SECRET, id);
+    expect(rotated.results).toContainEqual(
       expect.objectContaining({ column: 'links.next_client_secret_encrypted', reencrypted: 1 }),
     );
-    const [rotated] = await t.dataSource.query(
-      'SELECT next_client_secret_encrypted AS envelope FROM links WHERE id = $1',
-      [id],
-    );
-    expect(rotated.envelope).toMatch(/^enc:v1:rotated:/);
     expect(
-      rotatedRing.decrypt(rotated.envelope, encryptionContext(LINK_NEXT_CLIENT_SECRET, id)),
+      rotated.ring.decrypt(rotated.envelope, encryptionContext(LINK_NEXT_CLIENT_SECRET, id)),
     ).toBe(next);
     // Back under the app's own key, which is all this app knows.
-    await reencryptColumns(
-      t.dataSource,
-      new KeyRing([...t.config.encryptionKeys, rotatedKey]),
-      ENCRYPTED_COLUMNS,
-    );
     expect(await storedSecret(t, LINK_NEXT_CLIENT_SECRET, id)).toBe(next);
 
     const removed = await patch(id, { nextClientSecret: null }).expect(200);

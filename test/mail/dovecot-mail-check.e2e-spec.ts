@@ -1,47 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ImapFlow } from 'imapflow';
-import { ChangeNotifications } from '../../src/database/change-notifications.js';
 import { BackgroundMailCheck } from '../../src/mail/background-mail-check.js';
-import { createCustomLink, linkOf, tokenOf } from '../support/connected-link.js';
-import { startDovecot, type TestDovecot } from '../support/dovecot.js';
+import { linkOf, tokenOf } from '../support/connected-link.js';
+import type { TestDovecot } from '../support/dovecot.js';
 import {
-  authorizeWithPlainHttp,
-  startTestProvider,
-  type TestProvider,
-} from '../support/oidc-provider.js';
+  MAILBOX,
+  mailSuiteEnv,
+  startMailFixture,
+  type MailFixture,
+} from '../support/mail-fixture.js';
+import type { TestProvider } from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
 
-const ENV = {
-  ALLOW_INSECURE_ENDPOINTS: 'true',
-  PUBLIC_BASE_URL: 'http://127.0.0.1:39994',
-  REFRESH_CHECK_INTERVAL_SECONDS: '3600',
-};
-const MAILBOX = 'alice@example.test';
+const ENV = mailSuiteEnv('http://127.0.0.1:39994');
 
 // SPEC §12 against a real Dovecot whose oauth2 passdb introspects every token at the provider.
 describe(`mail check against Dovecot (${BACKEND})`, () => {
+  let fixture: MailFixture;
   let t: TestApp;
   let provider: TestProvider;
   let dovecot: TestDovecot;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: ENV });
-    provider = await startTestProvider({
-      redirectUri: t.config.redirectUrl,
-      accessTokenTtlSeconds: 600,
-    });
-    dovecot = await startDovecot({
-      introspectionUrl: `${provider.issuer}/token/introspection`,
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
-    });
+    fixture = await startMailFixture(ENV);
+    ({ t, provider, dovecot } = fixture);
   }, 60_000);
-  afterAll(async () => {
-    await dovecot?.stop();
-    await t?.close();
-    await provider?.close();
-  });
+  afterAll(() => fixture?.close());
 
   const mailServers = () => ({
     imap: { host: '127.0.0.1', port: dovecot.imapPort, security: 'none' },
@@ -49,35 +34,10 @@ describe(`mail check against Dovecot (${BACKEND})`, () => {
     smtp: { host: '127.0.0.1', port: dovecot.submissionPort, security: 'none' },
   });
   /** A link bound to MAILBOX (it signs in as that address, which is its `sub` too). */
-  const connectMailLink = async (mail: object): Promise<string> => {
-    const { id } = await createCustomLink(t, provider, {
-      scopes: ['openid', 'offline_access', 'email'],
-      mail,
-    });
-    const started = await t
-      .http()
-      .post(`/v1/links/${id}/authorize`)
-      .set(bearer(t.adminKey))
-      .expect(201);
-    const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string, {
-      login: MAILBOX,
-    });
-    await t
-      .http()
-      .get(`${redirect.pathname}${redirect.search}`)
-      .set('accept', 'application/json')
-      .expect(200);
-    return id;
-  };
+  const connectMailLink = (mail: object) => fixture.connectMailLink(mail);
   const mailCheck = (id: string) =>
     t.http().post(`/v1/links/${id}/mail-check`).set(bearer(t.adminKey));
-  const ageToken = async (id: string): Promise<void> => {
-    await t.dataSource.query(
-      `UPDATE links SET last_refreshed_at = last_refreshed_at - interval '31 seconds' WHERE id = $1`,
-      [id],
-    );
-    await t.app.get(ChangeNotifications).publish({ kind: 'link', id });
-  };
+  const ageToken = (id: string) => fixture.ageToken(id);
   /** An IMAP login as a mail handler does it. */
   const imapLogin = async (user: string, accessToken: string): Promise<boolean> => {
     const client = new ImapFlow({

@@ -1,29 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { ChangeNotifications } from '../../src/database/change-notifications.js';
-import { createCustomLink, tokenOf } from '../support/connected-link.js';
-import { startDovecot, type TestDovecot } from '../support/dovecot.js';
+import { tokenOf } from '../support/connected-link.js';
+import type { TestDovecot } from '../support/dovecot.js';
 import {
-  authorizeWithPlainHttp,
-  startTestProvider,
-  type TestProvider,
-} from '../support/oidc-provider.js';
+  MAILBOX,
+  mailSuiteEnv,
+  startMailFixture,
+  type MailFixture,
+} from '../support/mail-fixture.js';
+import type { TestProvider } from '../support/oidc-provider.js';
 import { BACKEND } from '../support/test-database.js';
-import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
+import { bearer, type TestApp } from '../support/test-app.js';
 import { OutlinkTokens, sendMail, withImap, type MailServer } from './mail-handler-snippets.js';
 
-const ENV = {
-  ALLOW_INSECURE_ENDPOINTS: 'true',
-  PUBLIC_BASE_URL: 'http://127.0.0.1:39995',
-  REFRESH_CHECK_INTERVAL_SECONDS: '3600',
-};
-const MAILBOX = 'alice@example.test';
+const ENV = mailSuiteEnv('http://127.0.0.1:39995');
 const SNIPPETS = new URL('./mail-handler-snippets.ts', import.meta.url);
 const README = new URL('../../README.md', import.meta.url);
 
 // README "For mail handlers": the snippets it quotes, run as a mail handler would run them.
 describe(`README mail-handler snippets against Dovecot (${BACKEND})`, () => {
+  let fixture: MailFixture;
   let t: TestApp;
   let provider: TestProvider;
   let dovecot: TestDovecot;
@@ -40,49 +37,21 @@ describe(`README mail-handler snippets against Dovecot (${BACKEND})`, () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ env: ENV });
+    fixture = await startMailFixture(ENV);
+    ({ t, provider, dovecot } = fixture);
     await t.app.listen(0, '127.0.0.1');
     outlinkUrl = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
-    provider = await startTestProvider({
-      redirectUri: t.config.redirectUrl,
-      accessTokenTtlSeconds: 600,
-    });
-    dovecot = await startDovecot({
-      introspectionUrl: `${provider.issuer}/token/introspection`,
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
-    });
-    const { id } = await createCustomLink(t, provider, {
-      scopes: ['openid', 'offline_access', 'email'],
-    });
-    const started = await t
-      .http()
-      .post(`/v1/links/${id}/authorize`)
-      .set(bearer(t.adminKey))
-      .expect(201);
-    const redirect = await authorizeWithPlainHttp(started.body.authorizationUrl as string, {
-      login: MAILBOX,
-    });
-    await t
-      .http()
-      .get(`${redirect.pathname}${redirect.search}`)
-      .set('accept', 'application/json')
-      .expect(200);
-    linkId = id;
+    linkId = await fixture.connectMailLink();
     consumerKey = (
       await t
         .http()
         .post('/v1/api-keys')
         .set(bearer(t.adminKey))
-        .send({ name: 'mail-handler', role: 'consumer', linkIds: [id] })
+        .send({ name: 'mail-handler', role: 'consumer', linkIds: [linkId] })
         .expect(201)
     ).body.key as string;
   }, 60_000);
-  afterAll(async () => {
-    await dovecot?.stop();
-    await t?.close();
-    await provider?.close();
-  });
+  afterAll(() => fixture?.close());
 
   const imap = (): MailServer => ({
     host: '127.0.0.1',
@@ -100,11 +69,7 @@ describe(`README mail-handler snippets against Dovecot (${BACKEND})`, () => {
   const killToken = async (): Promise<string> => {
     const dead = (await tokenOf(t, linkId).expect(200)).body.accessToken as string;
     provider.invalidateAccessToken(dead);
-    await t.dataSource.query(
-      `UPDATE links SET last_refreshed_at = last_refreshed_at - interval '31 seconds' WHERE id = $1`,
-      [linkId],
-    );
-    await t.app.get(ChangeNotifications).publish({ kind: 'link', id: linkId });
+    await fixture.ageToken(linkId);
     return dead;
   };
 

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import { parseEncryptionKeys } from '../../src/config/encryption-keys.js';
-import { KeyRing } from '../../src/crypto/key-ring.js';
-import { reencryptColumns } from '../../src/crypto/key-rotation.js';
-import { ENCRYPTED_COLUMNS } from '../../src/database/encrypted-columns.js';
+import { WEBHOOK_SECRET } from '../../src/database/encrypted-columns.js';
 import { LinkEventsService } from '../../src/links/link-events.service.js';
 import { WebhookDeliveryRetention } from '../../src/webhooks/webhook-delivery-retention.js';
 import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
+import { rotateKeysAndReadBack } from '../support/connected-link.js';
 import { BACKEND } from '../support/test-database.js';
 import { bearer, startTestApp, type TestApp } from '../support/test-app.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
@@ -134,18 +131,12 @@ describe(`the webhook outbox (${BACKEND})`, () => {
 
   it('keys:rotate re-encrypts webhook secrets, which still sign', async () => {
     const { id, secret } = (await create({ url: receiver.url, events: ['*'] }).expect(201)).body;
-    const oldKeys = parseEncryptionKeys(t.database.encryptionKeys).keys;
-    const ring = new KeyRing([{ id: 'rotated', key: randomBytes(32) }, ...oldKeys]);
-    const results = await reencryptColumns(t.dataSource, ring, ENCRYPTED_COLUMNS);
+    const { results, envelope, ring } = await rotateKeysAndReadBack(t, WEBHOOK_SECRET, id);
     expect(results).toContainEqual({
       column: 'webhooks.secret_encrypted',
       reencrypted: expect.any(Number),
       skipped: 0,
     });
-    const [row] = await t.dataSource.query('SELECT secret_encrypted FROM webhooks WHERE id = $1', [
-      id,
-    ]);
-    expect(row.secret_encrypted).toMatch(/^enc:v1:rotated:/);
-    expect(ring.decrypt(row.secret_encrypted, `webhooks:${id}:secret_encrypted`)).toBe(secret);
+    expect(ring.decrypt(envelope, `webhooks:${id}:secret_encrypted`)).toBe(secret);
   });
 });
