@@ -15,7 +15,8 @@ import { DEVICE_AUTHORIZATION_DEVICE_CODE } from '../database/encrypted-columns.
 import { LinkEventsService } from '../links/link-events.service.js';
 import { oauthSettingsFor } from '../links/link-oauth-settings.js';
 import { LinksService } from '../links/links.service.js';
-import { ProviderClient, type TokenSet } from '../providers/provider-client.js';
+import { ProviderClient } from '../providers/provider-client.js';
+import type { TokenSet } from '../providers/provider-client.types.js';
 import { ProviderCallError } from '../providers/provider-error.js';
 import { TokenWriter } from '../tokens/token-writer.js';
 import type { DeviceAuthorizationOutcome } from './device-authorization.entity.js';

@@ -18,9 +18,6 @@ import type {
   TokenSet,
 } from './provider-client.types.js';
 
-// oauth/device-polling.ts still imports TokenSet from here.
-export type { TokenSet };
-
 /** RFC 8628 §3.4 and RFC 7523 §2.1 grants, which openid-client sends as generic grant requests. */
 const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
