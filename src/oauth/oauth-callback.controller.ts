@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators.js';
 import type { FailureDiagnosis } from '../providers/provider-failures.js';
 import { AppError } from '../common/app-error.js';
+import { HtmlPage } from '../common/security-headers.js';
 import { describeErrorCode, PROBLEM_CONTENT_TYPE } from '../common/problem-details.filter.js';
 import { AuthorizationService, type CallbackParameters } from './authorization.service.js';
 import { renderCallbackPage } from './callback-page.js';
@@ -37,6 +38,7 @@ export class OAuthCallbackController {
 
   @Get('callback')
   @Public()
+  @HtmlPage()
   @ApiExcludeEndpoint()
   async handleCallback(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const queryStart = request.url.indexOf('?');

@@ -115,6 +115,18 @@ describe(`security headers (${BACKEND})`, () => {
       "default-src 'none'",
       "frame-ancestors 'none'",
     ]);
+    // JSON answers carry no headers meant for documents (issue 10: each costs every answer).
+    for (const documentOnly of [
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-xss-protection',
+    ])
+      expect({ documentOnly, value: api.headers[documentOnly] }).toEqual({
+        documentOnly,
+        value: undefined,
+      });
 
     const callback = await t.http().get('/v1/oauth/callback?state=unknown&code=x');
     expect(callback.headers['content-type']).toContain('text/html');
@@ -123,5 +135,8 @@ describe(`security headers (${BACKEND})`, () => {
     expect(callback.headers['x-frame-options']).toBe('DENY');
     expect(callback.headers['referrer-policy']).toBe('no-referrer');
     expect(callback.headers['cache-control']).toBe('no-store');
+    // An HTML page: helmet's headers for documents too.
+    expect(callback.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(callback.headers['origin-agent-cluster']).toBe('?1');
   });
 });
