@@ -1,14 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController, type FastifyBaseLogger, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyBaseLogger } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Logger, PinoLogger } from 'nestjs-pino';
+import { Logger } from 'nestjs-pino';
 import type { ChildLoggerOptions, DestinationStream } from 'pino';
 import { AppModule, type AppRuntime } from './app.module.js';
 import { answerClientError, answerFrameworkError } from './common/framework-errors.js';
 import { useStrictJsonBodies } from './common/json-body.js';
 import { createRootLogger, withRequestId } from './common/logging.js';
+import { entersLogContextOnDemand, RequestLogContext } from './common/request-log-context.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { buildOpenApiDocument, DOCS_PATH, setUpSwaggerUi } from './common/openapi.js';
 import { useSecurityHeaders } from './common/security-headers.js';
@@ -45,7 +46,8 @@ export async function createApp(
     onRoute?: (route: { method: string; url: string }) => void;
   } = {},
 ): Promise<NestFastifyApplication> {
-  const logger = createRootLogger(runtime.config, options.logDestination);
+  const logContext = new RequestLogContext();
+  const logger = createRootLogger(runtime.config, options.logDestination, logContext);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
@@ -63,7 +65,7 @@ export async function createApp(
     clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ ...runtime, logger }),
+    AppModule.forRoot({ ...runtime, logger, logContext }),
     adapter,
     {
       bufferLogs: true,
@@ -84,20 +86,21 @@ export async function createApp(
   }
   // Logs made through Nest's Logger while a request is handled carry its request id. preHandler,
   // not onRequest: the body has been read by then, and stream callbacks would drop the context.
-  // The context's logger is a child without bindings (cheap) marked with the request id.
-  const requestLogContext = await app.resolve(PinoLogger);
-  const runWithRequestId = (request: FastifyRequest, done: () => void): void => {
-    withRequestId(requestLogContext.logger, request.id);
-    done();
-  };
-  fastify.addHook('preHandler', (request, _reply, done) =>
-    requestLogContext.runInContext(() => runWithRequestId(request, done), { bindings: {} }),
-  );
+  // A route with `logContextOnDemand` enters it itself when it goes asynchronous.
+  fastify.addHook('preHandler', (request, reply, done) => {
+    if (entersLogContextOnDemand(request.routeOptions.config)) {
+      done();
+      return;
+    }
+    const { exit } = logContext.enter(request.id, done);
+    reply.raw.once('close', exit);
+  });
   // Callback hooks, not async ones: each async hook is one more promise on every request.
   const metrics = app.get(MetricsService);
-  fastify.addHook('onSend', (request, reply, payload, done) => {
+  // onRequest, not onSend: one hook fewer on every answer; error answers keep what it set.
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
-    done(null, payload);
+    done();
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     metrics.observeHttpRequest(

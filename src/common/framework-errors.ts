@@ -35,6 +35,7 @@ export function answerFrameworkError(
     .status(problem.status)
     .header('content-type', PROBLEM_CONTENT_TYPE)
     .header('x-content-type-options', 'nosniff')
+    .header('x-request-id', request.id)
     .send(problem);
 }
 
