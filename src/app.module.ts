@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import { loggerParams } from './common/logging.js';
+import { RequestLogContext, RequestLogContextModule } from './common/request-log-context.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { StrictValidationPipe } from './common/validation.js';
 import { AppConfig } from './config/app-config.js';
@@ -31,6 +32,7 @@ export interface AppRuntime {
 
 interface AppModuleOptions extends AppRuntime {
   logger: PinoLogger;
+  logContext: RequestLogContext;
 }
 
 @Module({})
@@ -41,6 +43,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(runtime.config),
         LoggerModule.forRoot(loggerParams(runtime.logger)),
+        RequestLogContextModule.forRoot(runtime.logContext),
         DatabaseModule.forRoot(runtime.database),
         ScheduleModule.forRoot(),
         CryptoModule,

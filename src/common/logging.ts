@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Params } from 'nestjs-pino';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
+import type { RequestLogContext } from './request-log-context.js';
 
 /** Query parameters whose values are credentials (the OAuth callback's code and state). */
 const SECRET_QUERY_PARAMETERS = [
@@ -121,27 +122,32 @@ export function withRequestId<Logger extends object>(logger: Logger, requestId: 
   return logger;
 }
 
-/** pino's mixin: the request id of the logger that writes the line, if it has one. */
-function requestIdOf(
-  _mergeObject: object,
-  _level: number,
-  logger: PinoLogger,
-): { requestId?: string } {
-  const requestId = (logger as RequestIdCarrier)[REQUEST_ID];
-  return requestId === undefined ? {} : { requestId };
-}
+/**
+ * pino's mixin: the request id of the line, from the logger that writes it (Fastify's request
+ * loggers) or else from the request being handled (what modules log through Nest's Logger).
+ */
+const requestIdMixin =
+  (context: RequestLogContext | undefined) =>
+  (_mergeObject: object, _level: number, logger: PinoLogger): { requestId?: string } => {
+    const requestId = (logger as RequestIdCarrier)[REQUEST_ID] ?? context?.requestId();
+    return requestId === undefined ? {} : { requestId };
+  };
 
 /**
  * The one pino logger of an application instance. Fastify logs every request through it (with
  * its request id) and nestjs-pino routes Nest's own logs into it, so both share redaction.
  */
-export function createRootLogger(config: AppConfig, destination?: DestinationStream): PinoLogger {
+export function createRootLogger(
+  config: AppConfig,
+  destination?: DestinationStream,
+  context?: RequestLogContext,
+): PinoLogger {
   return pino(
     {
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
       hooks: { logMethod: maskEmailsInArguments },
-      mixin: requestIdOf,
+      mixin: requestIdMixin(context),
       serializers: {
         err: serializeError,
         req: (request: FastifyRequest) => ({
@@ -160,7 +166,7 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
  * nestjs-pino reuses the logger Fastify already has instead of adding pino-http middleware, and
  * registers no middleware of its own: on Nest 12 + Fastify its middleware never bound the
  * request's logger (Nest's log lines had no request id), while every request still paid for
- * @fastify/middie. A preHandler hook in app.factory.ts binds it instead.
+ * @fastify/middie. The root logger's mixin adds the request id instead (RequestLogContext).
  */
 export function loggerParams(logger: PinoLogger): Params {
   return { pinoHttp: { logger }, useExisting: true, forRoutes: [] };

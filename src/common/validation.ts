@@ -83,13 +83,27 @@ export class StrictValidationPipe extends ValidationPipe {
   }
 }
 
+const notAUuid = (name: string): AppError =>
+  AppError.validation([{ field: name, message: `${name} must be a UUID` }]);
+
 /** A path parameter that must be a UUID; anything else is a 400 naming the parameter. */
 export function UuidParam(name: string): ParameterDecorator {
-  return Param(
-    name,
-    new ParseUUIDPipe({
-      exceptionFactory: () =>
-        AppError.validation([{ field: name, message: `${name} must be a UUID` }]),
-    }),
-  );
+  return Param(name, new ParseUUIDPipe({ exceptionFactory: () => notAUuid(name) }));
+}
+
+/** ParseUUIDPipe's own test (versions 1-8, nil and max UUIDs), for a value read without a pipe. */
+class UuidTest extends ParseUUIDPipe {
+  accepts(value: unknown): value is string {
+    return typeof value === 'string' && this.isUUID(value);
+  }
+}
+const uuidTest = new UuidTest();
+
+/**
+ * What UuidParam answers, for a route that reads its path parameters itself (the token route:
+ * see tokens.controller.ts).
+ */
+export function checkUuidParam(name: string, value: unknown): string {
+  if (uuidTest.accepts(value)) return value;
+  throw notAUuid(name);
 }

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import YAML from 'yaml';
+import { RequestLogContext } from '../common/request-log-context.js';
 import { AppModule } from '../app.module.js';
 import { buildOpenApiDocument } from '../common/openapi.js';
 import { loadConfig } from '../config/app-config.js';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
       config,
       database: { url: config.databaseUrl!, embedded: false },
       logger: pino({ level: 'silent' }),
+      logContext: new RequestLogContext(),
     }),
     new FastifyAdapter(),
     { preview: true, logger: false },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { FieldError } from '../common/app-error.js';
-import { parseTokenQuery, type TokenQuery } from './token-query.js';
+import { parseTokenQuery, parseTokenRequest, type TokenQuery } from './token-query.js';
 
 /** The query as Fastify hands it over: strings, or arrays for repeated parameters. */
 const parsed = (query: Record<string, unknown>): TokenQuery | FieldError[] => {
@@ -120,5 +120,47 @@ describe('parseTokenQuery, the rest of the query', () => {
       unknown
     >;
     expect(parsed(polluted)).toEqual([{ field: 'constructor', message: 'is not a known field' }]);
+  });
+});
+
+describe('parseTokenRequest (the path parameter, read without a pipe)', () => {
+  const query = { minValidity: '30' };
+  const refusal = (request: { params: unknown; query: unknown }): FieldError[] => {
+    try {
+      parseTokenRequest(request);
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('validation_failed');
+      return (error as { errors: FieldError[] }).errors;
+    }
+    throw new Error('accepted');
+  };
+
+  it('takes what ParseUUIDPipe takes: versions 1-8 in either case, the nil and the max UUID', () => {
+    for (const id of [
+      '6b1f3c1e-0000-4000-8000-000000000000',
+      'C232AB00-9414-11EC-B3C8-9F6BDECED846',
+      '017f22e2-79b0-7cc3-98c4-dc0c0c07398f',
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    ]) {
+      expect(parseTokenRequest({ params: { id }, query })).toEqual({
+        linkId: id,
+        query: { minValidity: 30 },
+      });
+    }
+  });
+
+  it('refuses anything else with the 400 UuidParam gives, and a bad query first', () => {
+    const notAUuid = [{ field: 'id', message: 'id must be a UUID' }];
+    for (const id of [
+      'x',
+      '6b1f3c1e-0000-4000-c000-000000000000',
+      ' 6b1f3c1e-0000-4000-8000-000000000000',
+      undefined,
+    ])
+      expect(refusal({ params: { id }, query })).toEqual(notAUuid);
+    expect(refusal({ params: { id: 'x' }, query: { foo: '1' } })).toEqual([
+      { field: 'foo', message: 'is not a known field' },
+    ]);
   });
 });

@@ -27,24 +27,31 @@ export class TokenService {
     private readonly config: AppConfig,
   ) {}
 
-  /**
-   * A token valid for minValiditySeconds if it can be had. A cache hit is answered at once, not
-   * through a promise: that is most requests, and on Node 20 every promise of a request pays
-   * the request log context's async_hooks (issue 10).
-   */
+  /** A token valid for minValiditySeconds if it can be had. */
   getToken(linkId: string, minValiditySeconds: number): TokenState | Promise<TokenState> {
-    const cached = this.cache.get(linkId);
-    if (
-      cached &&
-      mayServeOnDemand(cached, minValiditySeconds, this.config.minRefreshIntervalSeconds)
-    ) {
-      this.metrics.countCachedTokenAnswer();
-      return cached;
-    }
-    return this.loadOrRefresh(linkId, minValiditySeconds);
+    return (
+      this.cachedToken(linkId, minValiditySeconds) ??
+      this.loadOrRefresh(linkId, minValiditySeconds)
+    );
   }
 
-  private async loadOrRefresh(linkId: string, minValiditySeconds: number): Promise<TokenState> {
+  /**
+   * The replica's cached token when it may be served now, at once and not through a promise:
+   * that is most requests, and every promise of a request costs (issue 10).
+   */
+  cachedToken(linkId: string, minValiditySeconds: number): TokenState | undefined {
+    const cached = this.cache.get(linkId);
+    if (
+      cached === undefined ||
+      !mayServeOnDemand(cached, minValiditySeconds, this.config.minRefreshIntervalSeconds)
+    )
+      return undefined;
+    this.metrics.countCachedTokenAnswer();
+    return cached;
+  }
+
+  /** The stored token, or one refresh shared by every caller, when the cache cannot answer. */
+  async loadOrRefresh(linkId: string, minValiditySeconds: number): Promise<TokenState> {
     const budget = this.config.minRefreshIntervalSeconds;
     try {
       const stored = await this.store.load(linkId);

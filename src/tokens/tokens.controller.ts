@@ -1,14 +1,23 @@
-import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import type { ApiKeyPrincipal } from '../auth/api-key-principal.js';
 import { AllowConsumer, CurrentApiKey } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/api-problem-responses.js';
 import { UuidParam } from '../common/validation.js';
+import { LogContextOnDemand, RequestLogContext } from '../common/request-log-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { LinkResponseDto } from '../links/link.dto.js';
 import { LinksService } from '../links/links.service.js';
 import { RenewTokenDto, TokenQueryDto, TokenResponseDto } from './token.dto.js';
-import { DEFAULT_MIN_VALIDITY_SECONDS, TokenQueryParams, type TokenQuery } from './token-query.js';
+import { DEFAULT_MIN_VALIDITY_SECONDS, parseTokenRequest, type TokenQuery } from './token-query.js';
 import { TokenService } from './token.service.js';
 import { oauthbearer, xoauth2 } from './sasl.js';
 import { isValidFor, type TokenState } from './token-state.js';
@@ -24,25 +33,29 @@ export class TokensController {
     private readonly tokens: TokenService,
     private readonly links: LinksService,
     private readonly config: AppConfig,
+    private readonly logContext: RequestLogContext,
   ) {}
 
   @Get(':id/token')
   @AllowConsumer()
+  @LogContextOnDemand()
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   @ApiOperation({ summary: 'A valid access token for the link, renewed first when needed' })
   @ApiQuery({ type: TokenQueryDto })
+  @ApiParam({ name: 'id', type: String })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiProblemResponses(400, 404, 409, 503)
-  getLinkToken(
-    @UuidParam('id') id: string,
-    @TokenQueryParams() query: TokenQuery,
-  ): TokenResponseDto | Promise<TokenResponseDto> {
-    // Synchronous when the replica's cache answers (see TokenService.getToken).
-    const state = this.tokens.getToken(id, query.minValidity);
-    return state instanceof Promise
-      ? state.then((fresh) => tokenResponse(fresh, query))
-      : tokenResponse(state, query);
+  getLinkToken(@Req() request: FastifyRequest): TokenResponseDto | Promise<TokenResponseDto> {
+    // No piped parameters on the hot path (see parseTokenRequest), and no promise when the
+    // replica's cache answers.
+    const { linkId, query } = parseTokenRequest(request);
+    const cached = this.tokens.cachedToken(linkId, query.minValidity);
+    if (cached !== undefined) return tokenResponse(cached, query);
+    // Asynchronous from here on: what the load or the refresh logs carries the request's id.
+    return this.logContext
+      .untilSettled(request.id, () => this.tokens.loadOrRefresh(linkId, query.minValidity))
+      .then((fresh) => tokenResponse(fresh, query));
   }
 
   @Post(':id/token/renew')
