@@ -93,7 +93,7 @@ export function useSecurityHeaders(app: NestFastifyApplication, docsPath: string
   fastify.addHook('onRoute', (route) => {
     if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) {
       route.config = { ...route.config, securityHeaders: docsHeaders };
-    } else if ((route.config as { htmlPage?: boolean } | undefined)?.htmlPage === true) {
+    } else if ((route.config as { htmlPage?: boolean }).htmlPage === true) {
       route.config = { ...route.config, securityHeaders: pageHeaders };
     }
   });
