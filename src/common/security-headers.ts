@@ -61,6 +61,10 @@ const JSON_ANSWER_OPTIONS: HelmetOptions = {
 /** On a route that answers an HTML page: helmet's headers for documents (see useSecurityHeaders). */
 export const HtmlPage = (): MethodDecorator => RouteConfig({ htmlPage: true });
 
+/** Fastify leaves `config` undefined on routes that set none. */
+const isHtmlPage = (routeConfig: unknown): boolean =>
+  (routeConfig as { htmlPage?: boolean } | undefined)?.htmlPage === true;
+
 /**
  * The headers helmet sets with these options, captured once. Our policies are constant (no
  * nonces), so every answer gets the same values; @fastify/helmet rebuilt the helmet middleware,
@@ -93,7 +97,7 @@ export function useSecurityHeaders(app: NestFastifyApplication, docsPath: string
   fastify.addHook('onRoute', (route) => {
     if (route.url === docsPrefix || route.url.startsWith(`${docsPrefix}/`)) {
       route.config = { ...route.config, securityHeaders: docsHeaders };
-    } else if ((route.config as { htmlPage?: boolean }).htmlPage === true) {
+    } else if (isHtmlPage(route.config)) {
       route.config = { ...route.config, securityHeaders: pageHeaders };
     }
   });
