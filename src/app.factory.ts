@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { LogController, type FastifyBaseLogger } from 'fastify';
+import { LogController, type FastifyBaseLogger, type preHandlerHookHandler } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'nestjs-pino';
@@ -86,14 +86,15 @@ export async function createApp(
   }
   // Logs made through Nest's Logger while a request is handled carry its request id. preHandler,
   // not onRequest: the body has been read by then, and stream callbacks would drop the context.
-  // A route with `logContextOnDemand` enters it itself when it goes asynchronous.
-  fastify.addHook('preHandler', (request, reply, done) => {
-    if (entersLogContextOnDemand(request.routeOptions.config)) {
-      done();
-      return;
-    }
+  // A hook per route, so that a route with `logContextOnDemand`, which enters the context itself
+  // when it goes asynchronous, runs no preHandler at all.
+  const enterLogContext: preHandlerHookHandler = (request, reply, done) => {
     const { exit } = logContext.enter(request.id, done);
     reply.raw.once('close', exit);
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (entersLogContextOnDemand(route.config)) return;
+    route.preHandler = [enterLogContext, ...[route.preHandler ?? []].flat()];
   });
   // Callback hooks, not async ones: each async hook is one more promise on every request.
   const metrics = app.get(MetricsService);

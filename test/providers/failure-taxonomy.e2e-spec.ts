@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connectLink, createCustomLink, linkOf } from '../support/connected-link.js';
+import {
+  connectLink,
+  createCustomLink,
+  expireStoredToken,
+  linkOf,
+} from '../support/connected-link.js';
 import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import { BACKEND } from '../support/test-database.js';
 import { bearer } from '../support/test-app.js';
@@ -108,5 +113,20 @@ describe(`the failure taxonomy end to end (${BACKEND})`, () => {
       reason: 'admin_policy_enforced',
       actor: 'provider_admin',
     });
+  });
+
+  it("logs a failed refresh that a token request caused with that request's id", async () => {
+    faults.respondWith({ proxyTo: `${w.provider.issuer}/token` });
+    const { id } = await connectLink(w.t, w.provider, { tokenEndpoint: faults.tokenEndpoint });
+    faults.respondWith({ status: 500, body: '{}' });
+    await expireStoredToken(w.t, id);
+    // The token route enters the request's log context only when the cache cannot answer (issue 10).
+    await w.t.http().get(`/v1/links/${id}/token`).set(admin()).set('x-request-id', 'token-miss-1');
+    const records = w.t.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failure = records.find(
+      (record) =>
+        typeof record.msg === 'string' && record.msg.startsWith(`Refresh of link ${id} failed`),
+    );
+    expect(failure).toMatchObject({ requestId: 'token-miss-1', context: 'RefreshCall' });
   });
 });
