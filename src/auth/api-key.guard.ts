@@ -5,6 +5,7 @@ import { ApiKeysService } from './api-keys.service.js';
 import { ALLOWS_CONSUMER, IS_PUBLIC, type AuthenticatedRequest } from './auth.decorators.js';
 import { AuthErrors } from './auth.errors.js';
 import { FailedAuthLimiter } from './failed-auth-limiter.js';
+import { presentedKeyHash } from './presented-key-hash.js';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 /** Longer than any key we issue: refuse before hashing arbitrary amounts of input. */
@@ -42,7 +43,7 @@ export class ApiKeyGuard implements CanActivate {
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (presented === undefined) throw AuthErrors.missingKey();
     if (presented.length > MAX_PRESENTED_KEY_LENGTH) this.refuse(request);
-    const principal = this.apiKeys.authenticate(presented);
+    const principal = this.apiKeys.authenticate(presentedKeyHash(request.raw.socket, presented));
     if (!(principal instanceof Promise)) return this.authorize(request, principal, policy);
     return principal.then((found) => {
       if (found === undefined) this.refuse(request);

@@ -132,12 +132,12 @@ export class ApiKeysService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * The principal for a presented key, or undefined when no such key exists. A cached key is
-   * answered at once, not through a promise: this runs on every request of the hot path
-   * (SPEC §7), where each promise costs (issue 10); only a cache miss waits for the database.
+   * The principal for a presented key (given as its hash: presentedKeyHash), or undefined when
+   * no such key exists. A cached key is answered at once, not through a promise: this runs on
+   * every request of the hot path (SPEC §7), where each promise costs (issue 10); only a cache
+   * miss waits for the database.
    */
-  authenticate(presentedKey: string): ApiKeyPrincipal | Promise<ApiKeyPrincipal | undefined> {
-    const presentedHash = hashApiKey(presentedKey);
+  authenticate(presentedHash: string): ApiKeyPrincipal | Promise<ApiKeyPrincipal | undefined> {
     // A Map lookup is not constant-time, but it compares hashes, which tell an attacker nothing
     // about any key.
     const cached = this.cache.get(presentedHash);

@@ -108,19 +108,23 @@ function tokenResponse(state: TokenState, query: TokenQuery): TokenResponseDto {
   });
   if (query.format !== undefined && mailbox === null)
     throw TokenErrors.mailboxRequired(query.format, state.grantType);
-  return {
+  const now = Date.now();
+  const response: TokenResponseDto = {
     linkId: state.linkId,
     accessToken,
     tokenType: state.tokenType ?? 'Bearer',
     expiresAt: state.expiresAt?.toISOString() ?? null,
     expiresIn: state.expiresAt
-      ? Math.max(0, Math.floor((state.expiresAt.getTime() - Date.now()) / 1000))
+      ? Math.max(0, Math.floor((state.expiresAt.getTime() - now) / 1000))
       : null,
     scopes: state.scopes,
-    meetsMinValidity: isValidFor(state, query.minValidity),
-    ...(mailbox !== null
-      ? { xoauth2: xoauth2(mailbox, accessToken), oauthbearer: oauthbearer(mailbox, accessToken) }
-      : {}),
-    account: state.account,
-  };
+    meetsMinValidity: isValidFor(state, query.minValidity, now),
+  } as TokenResponseDto;
+  if (mailbox !== null) {
+    response.xoauth2 = xoauth2(mailbox, accessToken);
+    response.oauthbearer = oauthbearer(mailbox, accessToken);
+  }
+  // Last, as documented; properties added in place rather than spread into a new object.
+  response.account = state.account;
+  return response;
 }
