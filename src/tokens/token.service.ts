@@ -30,8 +30,7 @@ export class TokenService {
   /** A token valid for minValiditySeconds if it can be had. */
   getToken(linkId: string, minValiditySeconds: number): TokenState | Promise<TokenState> {
     return (
-      this.cachedToken(linkId, minValiditySeconds) ??
-      this.loadOrRefresh(linkId, minValiditySeconds)
+      this.cachedToken(linkId, minValiditySeconds) ?? this.loadOrRefresh(linkId, minValiditySeconds)
     );
   }
 
