@@ -113,7 +113,14 @@ export async function createApp(
     done();
   });
 
-  setUpSwaggerUi(app, buildOpenApiDocument(app));
-  await app.init();
+  try {
+    setUpSwaggerUi(app, buildOpenApiDocument(app));
+    await app.init();
+  } catch (error) {
+    // The modules are up by now (pool, change feed, timers): close them, or a failed start
+    // leaves them running (a test runner then never exits).
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
